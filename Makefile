@@ -1,0 +1,60 @@
+# Everything a fresh Debian/Ubuntu machine (Python 3.11+, Node 18+) needs is installed by these targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do if $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then echo $$p; break; fi; done)
+VENV := .venv
+BIN := $(VENV)/bin
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help install test lint typecheck static unit integration workflow demo demo-failure bench clean
+
+help:
+	@echo "make demo   - rehearse a deployment locally (emulated AWS, real PostgreSQL, real migrations)"
+	@echo "make test   - the whole test suite (lint, types, template and ASL checks, unit, integration, workflow)"
+	@echo "make bench  - benchmarks (figures printed, nothing asserted)"
+
+$(BIN)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11+ is required (python3 --version)"; exit 2; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  echo "installing python3-venv (needs apt)"; apt-get update -qq && apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json
+	@command -v npm >/dev/null || { echo "installing Node.js and npm (needs apt)"; apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(BIN)/.installed node_modules/.installed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy functions/
+
+static: install
+	$(BIN)/python -m pytest -q tests/static
+
+test: install
+	$(BIN)/python tests/check_postgres.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy functions/
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
+
+demo: install
+	$(BIN)/ecs-migrate-deploy rehearse --migrations examples/shop
+
+demo-failure: install
+	$(BIN)/ecs-migrate-deploy rehearse --migrations examples/broken; test $$? -eq 1
+	$(BIN)/ecs-migrate-deploy rehearse --migrations examples/shop --scenario rollout-fails; test $$? -eq 1
+
+bench: install
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,192 @@
+"""ECS calls: services, task-definition revisions with a new image, the migration task, rollouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from deploy_pipeline.aws import clients
+from deploy_pipeline.errors import ConfigurationError, MigrationFailed, ServiceNotFound
+
+DEPLOYMENT_TAG = "ecs-migrate-deploy:deployment-id"
+
+# Keys of DescribeTaskDefinition's output that RegisterTaskDefinition accepts back.
+_REGISTRABLE = (
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+)
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    name: str
+    arn: str
+    task_definition_arn: str
+    launch_type: str | None
+    capacity_provider_strategy: list[dict[str, Any]]
+    platform_version: str | None
+    network_configuration: dict[str, Any] | None
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+
+    def primary_deployment(self) -> dict[str, Any] | None:
+        return next((d for d in self.deployments if d.get("status") == "PRIMARY"), None)
+
+
+def describe_services(cluster: str, names: list[str]) -> list[ServiceInfo]:
+    """Every named service, ACTIVE, in the order asked; ServiceNotFound names the missing ones."""
+    found: dict[str, ServiceInfo] = {}
+    missing: list[str] = []
+    for start in range(0, len(names), 10):  # DescribeServices takes at most 10 names
+        chunk = names[start : start + 10]
+        try:
+            response = clients.ecs().describe_services(cluster=cluster, services=chunk)
+        except clients.ecs().exceptions.ClusterNotFoundException:
+            raise ServiceNotFound(f"ECS cluster {cluster!r} does not exist") from None
+        missing += [f["arn"].rsplit("/", 1)[-1] for f in response.get("failures", [])]
+        for svc in response["services"]:
+            if svc.get("status") != "ACTIVE":
+                missing.append(svc["serviceName"])
+                continue
+            found[svc["serviceName"]] = ServiceInfo(
+                name=svc["serviceName"],
+                arn=svc["serviceArn"],
+                task_definition_arn=svc["taskDefinition"],
+                launch_type=svc.get("launchType"),
+                capacity_provider_strategy=[dict(c) for c in svc.get("capacityProviderStrategy", [])],
+                platform_version=svc.get("platformVersion"),
+                network_configuration=dict(svc["networkConfiguration"]) if svc.get("networkConfiguration") else None,
+                deployments=list(svc.get("deployments", [])),  # type: ignore[arg-type]
+            )
+    missing += [n for n in names if n not in found and n not in missing]
+    if missing:
+        raise ServiceNotFound(
+            f"ECS service(s) {', '.join(sorted(set(missing)))} not found or not ACTIVE in cluster {cluster!r}"
+        )
+    return [found[n] for n in names]
+
+
+def describe_task_definition(arn: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    response = clients.ecs().describe_task_definition(taskDefinition=arn, include=["TAGS"])
+    return dict(response["taskDefinition"]), list(response.get("tags", []))  # type: ignore[arg-type]
+
+
+def images_from_repository(task_definition: dict[str, Any], repository_uri: str) -> dict[str, str]:
+    """Container name -> image, for the containers that run an image of our repository."""
+    return {
+        c["name"]: c["image"]
+        for c in task_definition["containerDefinitions"]
+        if c.get("image", "").split("@")[0].split(":")[0] == repository_uri
+    }
+
+
+def register_revision(source_arn: str, repository_uri: str, image_uri: str, deployment_id: str) -> str:
+    """A new revision of the source's family with our repository's containers on `image_uri`.
+
+    Idempotent: if the family's latest revision was registered by this deployment, it is reused,
+    so a retried Lambda does not leave a trail of revisions.
+    """
+    source, _ = describe_task_definition(source_arn)
+    latest, latest_tags = describe_task_definition(source["family"])
+    if {"key": DEPLOYMENT_TAG, "value": deployment_id} in latest_tags:
+        return str(latest["taskDefinitionArn"])
+    if not images_from_repository(source, repository_uri):
+        raise ConfigurationError(f"task definition {source_arn} has no container running an image of {repository_uri}")
+    spec = {key: source[key] for key in _REGISTRABLE if source.get(key)}
+    spec["containerDefinitions"] = [
+        {**c, "image": image_uri} if c.get("image", "").split("@")[0].split(":")[0] == repository_uri else c
+        for c in source["containerDefinitions"]
+    ]
+    spec["tags"] = [{"key": DEPLOYMENT_TAG, "value": deployment_id}]
+    registered = clients.ecs().register_task_definition(**spec)
+    return registered["taskDefinition"]["taskDefinitionArn"]
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    task_arn: str
+    last_status: str
+    exit_code: int | None
+    container_reason: str | None
+    stopped_reason: str | None
+    stop_code: str | None
+
+
+def find_task(cluster: str, started_by: str) -> str | None:
+    """The migration task this deployment already started, if any (RunTask is not idempotent)."""
+    arns = clients.ecs().list_tasks(cluster=cluster, startedBy=started_by, desiredStatus="RUNNING")["taskArns"]
+    if not arns:
+        arns = clients.ecs().list_tasks(cluster=cluster, startedBy=started_by, desiredStatus="STOPPED")["taskArns"]
+    return arns[0] if arns else None
+
+
+def run_migration_task(
+    service: ServiceInfo,
+    cluster: str,
+    task_definition_arn: str,
+    container: str,
+    command: list[str],
+    started_by: str,
+) -> str:
+    """RunTask from the new revision with the command override, placed like the service's tasks."""
+    kwargs: dict[str, Any] = {
+        "cluster": cluster,
+        "taskDefinition": task_definition_arn,
+        "count": 1,
+        "startedBy": started_by,
+        "overrides": {"containerOverrides": [{"name": container, "command": command}]},
+        "tags": [{"key": DEPLOYMENT_TAG, "value": started_by}],
+    }
+    if service.capacity_provider_strategy:
+        kwargs["capacityProviderStrategy"] = service.capacity_provider_strategy
+    elif service.launch_type:
+        kwargs["launchType"] = service.launch_type
+    if service.network_configuration:
+        kwargs["networkConfiguration"] = service.network_configuration
+    if service.platform_version and service.platform_version != "LATEST":
+        kwargs["platformVersion"] = service.platform_version
+    response = clients.ecs().run_task(**kwargs)
+    if response.get("failures") or not response.get("tasks"):
+        reasons = "; ".join(f"{f.get('reason')} {f.get('detail', '')}".strip() for f in response.get("failures", []))
+        raise MigrationFailed(f"ECS could not start the migration task: {reasons or 'no task returned'}")
+    return response["tasks"][0]["taskArn"]
+
+
+def task_status(cluster: str, task_arn: str, container: str) -> TaskStatus:
+    tasks = clients.ecs().describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
+    if not tasks:
+        raise MigrationFailed(f"the migration task {task_arn} has disappeared from cluster {cluster!r}")
+    task = tasks[0]
+    match: dict[str, Any] = next((dict(c) for c in task.get("containers", []) if c.get("name") == container), {})
+    return TaskStatus(
+        task_arn=task_arn,
+        last_status=task.get("lastStatus", "UNKNOWN"),
+        exit_code=match.get("exitCode"),
+        container_reason=match.get("reason"),
+        stopped_reason=task.get("stoppedReason") or None,
+        stop_code=task.get("stopCode"),
+    )
+
+
+def stop_task(cluster: str, task_arn: str, reason: str) -> None:
+    clients.ecs().stop_task(cluster=cluster, task=task_arn, reason=reason[:255])
+
+
+def update_service(cluster: str, service: str, task_definition_arn: str) -> str | None:
+    """Point the service at a revision; returns the new PRIMARY deployment's id."""
+    response = clients.ecs().update_service(cluster=cluster, service=service, taskDefinition=task_definition_arn)
+    primary = next((d for d in response["service"].get("deployments", []) if d.get("status") == "PRIMARY"), None)
+    return primary.get("id") if primary else None

@@ -1,0 +1,84 @@
+"""What every handler shares: parse the state with its model, delegate, translate AWS errors.
+
+Handlers stay one line of delegation; this decorator is the only place that knows how a Python
+exception becomes the `errorType` the ASL's Retry and Catch match on.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from deploy_pipeline.errors import AwsCallFailed, TransientAwsError
+from deploy_pipeline.observability import logger, metrics, tracer
+
+M = TypeVar("M", bound=BaseModel)
+
+# Error codes that mean "try again later", left over after boto3's own standard-mode retries.
+_TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalError",
+        "ServerException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+
+def translate_aws_error(exc: Exception) -> Exception:
+    """Map botocore failures to the two named errors the ASL knows; leave everything else alone."""
+    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", ""))
+        operation = exc.operation_name
+        if code in _TRANSIENT_CODES:
+            return TransientAwsError(f"{operation} was throttled or unavailable ({code}): {message}")
+        return AwsCallFailed(f"{operation} failed ({code}): {message}")
+    if isinstance(exc, ConnectionError | ReadTimeoutError):
+        return TransientAwsError(f"AWS endpoint unreachable: {exc}")
+    return exc
+
+
+def pipeline_handler(
+    model: type[M],
+) -> Callable[[Callable[[M], BaseModel]], Callable[[dict[str, Any], Any], Any]]:
+    """Turn `fn(parsed_model) -> result_model` into a Lambda handler with logging, tracing, metrics."""
+
+    def decorate(fn: Callable[[M], BaseModel]) -> Callable[[dict[str, Any], Any], Any]:
+        @functools.wraps(fn)
+        @logger.inject_lambda_context(correlation_id_path="execution.name", clear_state=True)
+        @metrics.log_metrics
+        @tracer.capture_lambda_handler(capture_response=False)
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            parsed = model.model_validate(event)
+            try:
+                result = fn(parsed)
+            except Exception as exc:
+                translated = translate_aws_error(exc)
+                logger.warning("phase failed", extra={"error": type(translated).__name__, "reason": str(translated)})
+                if translated is exc:
+                    raise
+                raise translated from exc
+            return result.model_dump(mode="json")
+
+        return handler
+
+    return decorate

@@ -1,0 +1,118 @@
+"""The migration as a one-off ECS task from the NEW image, run once, watched, stopped at its timeout."""
+
+from __future__ import annotations
+
+import re
+
+from deploy_pipeline.aws import ecs, task_logs
+from deploy_pipeline.errors import MigrationFailed, MigrationTimedOut
+from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now
+from deploy_pipeline.models.state import MigrationResult, PipelineState
+from deploy_pipeline.settings import Settings
+
+_PRISMA_MIGRATION_NAME = re.compile(r"Migration name: (\S+)|`(\d{14}_[A-Za-z0-9_]+)` migration")
+
+
+def start(state: PipelineState, settings: Settings) -> MigrationResult:
+    plan = state.plan
+    target = plan.services[0]
+    started_by = plan.deployment_id[:128]
+    task_definition_arn = ecs.register_revision(
+        target.task_definition_arn, plan.image.repository_uri, plan.image.uri, plan.deployment_id
+    )
+    task_arn = ecs.find_task(plan.cluster, started_by)
+    if task_arn is None:
+        service = ecs.describe_services(plan.cluster, [target.name])[0]
+        task_arn = ecs.run_migration_task(
+            service,
+            plan.cluster,
+            task_definition_arn,
+            plan.migration_container,
+            plan.migration_command,
+            started_by,
+        )
+    definition, _ = ecs.describe_task_definition(task_definition_arn)
+    location = task_logs.awslogs_location(definition, plan.migration_container, task_arn)
+    return MigrationResult(
+        task_arn=task_arn,
+        task_definition_arn=task_definition_arn,
+        started_at=now(),
+        wait_seconds=FIRST_WAIT_SECONDS["migration"],
+        log_group=location[0] if location else None,
+        log_stream=location[1] if location else None,
+    )
+
+
+def check(state: PipelineState, settings: Settings) -> MigrationResult:
+    current = state.migration
+    if current is None:
+        raise MigrationFailed("CheckMigration ran without a migration task in the state")
+    plan = state.plan
+    status = ecs.task_status(plan.cluster, current.task_arn, plan.migration_container)
+    result = current.model_copy(
+        update={
+            "last_status": status.last_status,
+            "exit_code": status.exit_code,
+            "stopped_reason": status.stopped_reason,
+            "polls": current.polls + 1,
+        }
+    )
+    if status.last_status == "STOPPED":
+        result.log_tail = _tail(result)
+        if status.exit_code == 0:
+            return result.model_copy(update={"done": True, "wait_seconds": 0})
+        raise MigrationFailed(_failure_text(result, status, plan.migration_command))
+    spent = int(elapsed_seconds(current.started_at))
+    if spent >= settings.migration_timeout_seconds:
+        reason = f"ecs-migrate-deploy: migration exceeded its {settings.migration_timeout_seconds}s timeout"
+        ecs.stop_task(plan.cluster, current.task_arn, reason)
+        tail = _tail(result)
+        raise MigrationTimedOut(
+            f"the migration task ran {spent}s, past MigrationTimeoutSeconds={settings.migration_timeout_seconds}, "
+            f"and was stopped (task {current.task_arn}); the database may be partly migrated."
+            + _log_text(tail)
+            + _prisma_hint(plan.migration_command, tail)
+        )
+    return result.model_copy(update={"wait_seconds": next_wait(current.started_at, settings.migration_timeout_seconds)})
+
+
+def _tail(result: MigrationResult) -> list[str]:
+    if not (result.log_group and result.log_stream):
+        return []
+    return task_logs.tail(result.log_group, result.log_stream)
+
+
+def _failure_text(result: MigrationResult, status: ecs.TaskStatus, command: list[str]) -> str:
+    exit_code = status.exit_code
+    if exit_code is None:
+        text = (
+            f"the migration task stopped before the migration ran: {result.stopped_reason or 'no reason given'}"
+            + (f" (stopCode {status.stop_code})" if status.stop_code else "")
+            + (f"; container: {status.container_reason}" if status.container_reason else "")
+            + f"; task {result.task_arn}"
+        )
+        return text + _log_text(result.log_tail)
+    return (
+        f"the migration task exited with code {exit_code}"
+        + (f" ({result.stopped_reason})" if result.stopped_reason else "")
+        + f"; task {result.task_arn}"
+        + _log_text(result.log_tail)
+        + _prisma_hint(command, result.log_tail)
+    )
+
+
+def _log_text(tail: list[str]) -> str:
+    if not tail:
+        return "; no log output was found"
+    return "\nLast log lines:\n" + "\n".join(tail[-20:])
+
+
+def _prisma_hint(command: list[str], tail: list[str]) -> str:
+    if not any("prisma" in part for part in command):
+        return ""
+    names = [m.group(1) or m.group(2) for line in tail for m in _PRISMA_MIGRATION_NAME.finditer(line)]
+    name = names[-1] if names else "<failed migration name>"
+    return (
+        "\nPrisma records the failed migration in _prisma_migrations and refuses further deploys (P3009) until it is"
+        f" resolved: fix the database, then run `npx prisma migrate resolve --rolled-back {name}` and push a fixed image."
+    )

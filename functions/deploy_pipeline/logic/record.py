@@ -1,0 +1,241 @@
+"""Record and notify: the outcome in plain words, in DynamoDB, SNS and EventBridge.
+
+Runs on every path. Each side effect is attempted on its own and a failure of one is logged, not
+raised: a notification problem must never turn a finished deployment into a failed execution.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from deploy_pipeline.aws import notify, rds, table
+from deploy_pipeline.logic.polling import now
+from deploy_pipeline.logic.rollback import manual_command
+from deploy_pipeline.models.state import DatabaseTarget, ErrorInfo, Outcome, RecordInput, RecordResult
+from deploy_pipeline.observability import logger, metrics
+from deploy_pipeline.settings import Settings
+
+MAX_CAUSE_CHARS = 8000  # well under Step Functions' 32,768-character cause limit
+_SUCCESS = ("Succeeded", "NoOp", "DryRun")
+
+
+def error_message(error: ErrorInfo) -> str:
+    """The human message inside a Catch's Cause (a Lambda error's JSON), or the Cause itself."""
+    try:
+        parsed = json.loads(error.Cause)
+    except (json.JSONDecodeError, TypeError):
+        return error.Cause or error.Error
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        return str(parsed["errorMessage"])
+    return error.Cause
+
+
+def outcome_of(state: RecordInput) -> Outcome:
+    if state.plan is None:
+        return "Failed"
+    if state.rollback_error is not None:
+        return "RollbackFailed"
+    if state.error is not None:
+        return "RolledBack" if state.rollback and state.rollback.services else "Failed"
+    if state.plan.noop:
+        return "NoOp"
+    if state.plan.options.dry_run:
+        return "DryRun"
+    return "Succeeded"
+
+
+def explain(state: RecordInput, outcome: Outcome) -> tuple[str, str]:
+    """(error name, cause): what failed, the evidence, and what to do next."""
+    plan = state.plan
+    if outcome == "Succeeded" and plan:
+        return "", f"Deployed {_image(state)} to {', '.join(s.name for s in plan.services)}."
+    if outcome == "NoOp" and plan:
+        return "", f"Nothing to do: {plan.noop_reason}."
+    if outcome == "DryRun" and plan:
+        return (
+            "",
+            f"Dry run: would deploy {_image(state)} to {', '.join(s.name for s in plan.services)}; nothing was touched.",
+        )
+    error = state.error or ErrorInfo(Error="DeploymentFailed", Cause="")
+    lines: list[str] = []
+    if outcome == "RollbackFailed" and state.rollback_error:
+        lines.append(
+            f"ROLLBACK FAILED, ACTION NEEDED. The deployment failed ({error.Error}: {error_message(error)}) "
+            f"and putting the services back failed too ({state.rollback_error.Error}: {error_message(state.rollback_error)})."
+        )
+        if plan:
+            lines.append(
+                "Finish the rollback by hand: "
+                + " && ".join(manual_command(plan.cluster, s.name, s.task_definition_arn) for s in plan.services)
+            )
+        name = "RollbackFailed"
+    else:
+        headline = "Rolled back" if outcome == "RolledBack" else "Failed"
+        lines.append(f"{headline}: {error.Error}: {error_message(error)}")
+        name = error.Error
+    if plan is None:
+        lines.append("Nothing was deployed and no AWS resource was touched.")
+    else:
+        lines.append(_services_line(state, outcome))
+        lines.extend(_database_lines(state))
+    cause = "\n".join(lines)
+    return name, cause if len(cause) <= MAX_CAUSE_CHARS else cause[: MAX_CAUSE_CHARS - 1] + "…"
+
+
+def _image(state: RecordInput) -> str:
+    plan = state.plan
+    if plan is None:
+        return "nothing"
+    return f"{plan.image.repository}:{plan.image.tag} ({plan.image.digest})" if plan.image.tag else plan.image.uri
+
+
+def _services_line(state: RecordInput, outcome: Outcome) -> str:
+    assert state.plan is not None
+    if outcome == "RolledBack" and state.rollback:
+        return "Services back on their previous task definitions: " + ", ".join(
+            f"{s.name} → {s.task_definition_arn}" for s in state.rollback.services
+        )
+    if state.rollout is None:
+        return "Services untouched: " + ", ".join(
+            f"{s.name} still runs {s.task_definition_arn}" for s in state.plan.services
+        )
+    return "Services: " + ", ".join(f"{s.name} {s.rollout_state}" for s in state.rollout.services)
+
+
+def _database_lines(state: RecordInput) -> list[str]:
+    lines: list[str] = []
+    database = state.rollback.database if state.rollback else None
+    if database and database.restored_identifier:
+        lines.append(
+            f"Database: snapshot {database.snapshot_id} is being restored to a new {state.plan.database.kind if state.plan else 'database'} "
+            f"{database.restored_identifier}; the application still points at the original: cut over by hand if needed."
+        )
+    elif state.snapshot and state.snapshot.done:
+        lines.append(f"Database: pre-deployment snapshot {state.snapshot.snapshot_id} is kept.")
+        if database and database.restore_command:
+            lines.append(f"To restore it beside the original: {database.restore_command}")
+    elif state.migration is not None:
+        lines.append("Database: no pre-deployment snapshot was taken (skip_snapshot).")
+    if state.migration is None and state.plan and not state.plan.options.rollback:
+        lines.append("The migration did not run: the database was not changed by this deployment.")
+    return lines
+
+
+def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -> dict[str, Any]:
+    """The deployment record: ids, digests, evidence and durations; never a secret."""
+    finished = now()
+    plan = state.plan
+    phases = {
+        "snapshot": state.snapshot.started_at if state.snapshot else None,
+        "migration": state.migration.started_at if state.migration else None,
+        "rollout": state.rollout.started_at if state.rollout else None,
+        "rollback": state.rollback.started_at if state.rollback else None,
+    }
+    record: dict[str, Any] = {
+        "deployment_id": plan.deployment_id if plan else state.execution.name,
+        "execution_arn": state.execution.arn,
+        "started_at": state.execution.started_at.isoformat(),
+        "finished_at": finished.isoformat(),
+        "duration_seconds": round((finished - state.execution.started_at).total_seconds(), 1),
+        "outcome": outcome,
+        "error": error,
+        "cause": cause,
+        "phase_started_at": {k: v.isoformat() for k, v in phases.items() if v},
+    }
+    if plan:
+        record.update(
+            trigger=plan.trigger,
+            cluster=plan.cluster,
+            image_tag=plan.image.tag,
+            image_digest=plan.image.digest,
+            image_uri=plan.image.uri,
+            services=[{"name": s.name, "previous_task_definition": s.task_definition_arn} for s in plan.services],
+            options=plan.options.model_dump(),
+        )
+    if state.rollout:
+        record["new_task_definitions"] = {s.name: s.task_definition_arn for s in state.rollout.services}
+    if state.snapshot:
+        record["snapshot_id"] = state.snapshot.snapshot_id
+    if state.migration:
+        record["migration"] = {
+            "task_arn": state.migration.task_arn,
+            "exit_code": state.migration.exit_code,
+            "stopped_reason": state.migration.stopped_reason,
+            "log_tail": state.migration.log_tail[-20:],
+        }
+    if state.verification:
+        record["verification"] = state.verification.model_dump(mode="json")
+    if state.rollback:
+        record["rollback"] = state.rollback.model_dump(mode="json", exclude={"started_at", "wait_seconds", "polls"})
+    return record
+
+
+def record_outcome(state: RecordInput, settings: Settings) -> RecordResult:
+    outcome = outcome_of(state)
+    error, cause = explain(state, outcome)
+    record = build_record(state, outcome, error, cause)
+    services = [s.name for s in state.plan.services] if state.plan else []
+    metrics.add_dimension(name="outcome", value=outcome)
+    metrics.add_metric(name="Deployments", unit="Count", value=1)
+    steps: dict[str, Callable[[], object]] = {
+        "record": lambda: table.put_record(settings.table_name, settings.cluster_name, record, services),
+        "sns": lambda: notify.publish_sns(settings.topic_arn, _subject(state, outcome), _message(record), outcome),
+        "event": lambda: notify.put_event(
+            settings.event_bus_name,
+            settings.event_source,
+            f"Deployment {outcome}",
+            {k: v for k, v in record.items() if k != "verification"},
+            [state.execution.arn],
+        ),
+    }
+    if outcome == "Succeeded" and state.plan and state.snapshot:
+        plan = state.plan
+        steps["retention"] = lambda: prune_snapshots(plan.database, settings.snapshot_retention)
+    for name, step in steps.items():
+        try:
+            step()
+        except Exception as exc:  # never block the outcome; the log and the alarm carry it
+            logger.exception("record step failed", extra={"step": name, "reason": str(exc)[:500]})
+    return RecordResult(deployment_id=record["deployment_id"], outcome=outcome, error=error or outcome, cause=cause)
+
+
+def prune_snapshots(database: DatabaseTarget, keep: int) -> list[str]:
+    """Delete this pipeline's pre-deploy snapshots beyond the newest `keep` (tag-checked, never others)."""
+    ours = rds.pipeline_snapshots(database)
+    deleted = []
+    for snapshot in ours[keep:]:
+        rds.delete_snapshot(database, snapshot.identifier)
+        deleted.append(snapshot.identifier)
+    if deleted:
+        logger.info("pruned pre-deploy snapshots", extra={"deleted": deleted})
+    return deleted
+
+
+def _subject(state: RecordInput, outcome: Outcome) -> str:
+    plan = state.plan
+    what = ", ".join(s.name for s in plan.services) if plan else "deployment"
+    image = (plan.image.tag or plan.image.digest[:19]) if plan else state.execution.name
+    prefix = "ACTION NEEDED: " if outcome == "RollbackFailed" else ""
+    return f"{prefix}[{outcome}] {what} {image}"
+
+
+def _message(record: dict[str, Any]) -> str:
+    lines = [
+        f"Outcome: {record['outcome']}",
+        f"Deployment: {record['deployment_id']}",
+        f"Execution: {record['execution_arn']}",
+    ]
+    if record.get("image_uri"):
+        lines.append(f"Image: {record['image_uri']}")
+    lines.append("")
+    lines.append(record["cause"])
+    diff = (record.get("verification") or {}).get("schema_diff") or {}
+    if any(diff.values()):
+        lines.append("")
+        lines.append("Schema changes:")
+        for kind in ("added", "removed", "changed"):
+            for item in diff.get(kind, []):
+                lines.append(f"  {kind}: {item}")
+    return "\n".join(lines)

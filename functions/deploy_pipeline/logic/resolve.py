@@ -1,0 +1,138 @@
+"""Resolve: turn an ECR push or a manual start into a validated DeploymentPlan, touching nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from deploy_pipeline.aws import ecr, ecs, rds
+from deploy_pipeline.errors import ConfigurationError, InvalidInput
+from deploy_pipeline.models.inputs import EcrPushEvent, ManualInput, ManualOptions, is_ecr_event
+from deploy_pipeline.models.state import (
+    DatabaseTarget,
+    DeploymentPlan,
+    ImageRef,
+    PlanOptions,
+    ResolveOutput,
+    ServiceTarget,
+    StartInput,
+)
+from deploy_pipeline.settings import Settings
+
+Trigger = Literal["ecr-push", "manual"]
+
+
+def describe_validation_error(what: str, exc: ValidationError) -> str:
+    """One line a person can act on: the first problems, with where they are."""
+    parts = []
+    for err in exc.errors()[:3]:
+        where = (".".join(str(p) for p in err["loc"]) or what)[:80]
+        parts.append(f"{where}: {err['msg']}")
+    more = len(exc.errors()) - 3
+    return f"invalid {what}: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def parse_request(raw: Any, settings: Settings) -> tuple[Trigger, str | None, str | None, ManualOptions]:
+    """(trigger, tag, digest, options) from the raw input, or InvalidInput with a one-line reason."""
+    if is_ecr_event(raw):
+        detail = raw.get("detail") if isinstance(raw.get("detail"), dict) else {}
+        action, result = detail.get("action-type"), detail.get("result")
+        if action is not None and action != "PUSH":
+            raise InvalidInput(f"the ECR event is a {str(action)[:20]!r} action, not a PUSH: nothing to deploy")
+        if result is not None and result != "SUCCESS":
+            raise InvalidInput(f"the ECR push did not succeed (result {str(result)[:20]!r}): nothing to deploy")
+        try:
+            event = EcrPushEvent.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidInput(describe_validation_error("ECR event", exc)) from None
+        if event.detail.repository_name != settings.repository_name:
+            raise InvalidInput(
+                f"the push is to repository {event.detail.repository_name!r}; "
+                f"this stack deploys {settings.repository_name!r}"
+            )
+        tag = event.detail.image_tag
+        if tag is not None and not tag_allowed(tag, settings.tag_prefix):
+            raise InvalidInput(f"tag {tag!r} is filtered out by this stack's tag filter ({tag_filter_text(settings)})")
+        return "ecr-push", tag, event.detail.image_digest, ManualOptions()
+    if not isinstance(raw, dict):
+        raise InvalidInput(
+            'invalid manual input: expected a JSON object like {"image_tag": "v1.2.3"} '
+            f"or an ECR push event, got {type(raw).__name__}"
+        )
+    try:
+        manual = ManualInput.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error("manual input", exc)) from None
+    if manual.repository is not None and manual.repository != settings.repository_name:
+        raise InvalidInput(
+            f"repository {manual.repository!r} is not the one this stack deploys ({settings.repository_name!r})"
+        )
+    if manual.options.skip_snapshot and not settings.allow_skip_snapshot:
+        raise InvalidInput("skip_snapshot is not allowed by this stack (parameter AllowSkipSnapshot is false)")
+    return "manual", manual.image_tag, manual.image_digest, manual.options
+
+
+def tag_allowed(tag: str, prefix: str | None) -> bool:
+    """The same rule as the EventBridge pattern: the prefix if one is set, else anything but `latest`."""
+    return tag.startswith(prefix) if prefix else tag != "latest"
+
+
+def tag_filter_text(settings: Settings) -> str:
+    return f"prefix {settings.tag_prefix!r}" if settings.tag_prefix else "every tag except 'latest'"
+
+
+def safe_deployment_id(execution_name: str) -> str:
+    """Execution names may hold characters ECS `startedBy` and RDS identifiers reject."""
+    cleaned = re.sub(r"[^A-Za-z0-9-]+", "-", execution_name).strip("-")
+    return re.sub(r"-{2,}", "-", cleaned)[:80] or "deployment"
+
+
+def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
+    trigger, tag, digest, options = parse_request(start.input, settings)
+    repository_uri = ecr.repository_uri(settings.repository_name)
+    image = ecr.find_image(settings.repository_name, tag=tag, digest=digest)
+    image_ref = ImageRef(
+        repository=settings.repository_name,
+        repository_uri=repository_uri,
+        digest=image.digest,
+        tag=tag or (image.tags[0] if image.tags else None),
+    )
+    services = ecs.describe_services(settings.cluster_name, settings.service_names)
+    running_new_image = 0
+    for index, service in enumerate(services):
+        task_definition, _ = ecs.describe_task_definition(service.task_definition_arn)
+        ours = ecs.images_from_repository(task_definition, repository_uri)
+        if not ours:
+            raise ConfigurationError(
+                f"service {service.name!r} runs no container from repository {settings.repository_name!r}"
+            )
+        if index == 0 and settings.migration_container not in ours:
+            raise ConfigurationError(
+                f"the migration container {settings.migration_container!r} is not a container of service "
+                f"{service.name!r} running an image of {settings.repository_name!r} (it has: {', '.join(sorted(ours))})"
+            )
+        if all(image_uri == image_ref.uri for image_uri in ours.values()):
+            running_new_image += 1
+    database = (
+        DatabaseTarget(kind="instance", identifier=settings.db_instance_identifier)
+        if settings.db_instance_identifier
+        else DatabaseTarget(kind="cluster", identifier=settings.db_cluster_identifier or "")
+    )
+    rds.check_database(database)
+    noop = running_new_image == len(services)
+    plan = DeploymentPlan(
+        deployment_id=safe_deployment_id(start.execution.name),
+        trigger=trigger,
+        image=image_ref,
+        cluster=settings.cluster_name,
+        services=[ServiceTarget(name=s.name, arn=s.arn, task_definition_arn=s.task_definition_arn) for s in services],
+        migration_container=settings.migration_container,
+        migration_command=settings.migration_command,
+        database=database,
+        options=PlanOptions.model_validate(options.model_dump()),
+        noop=noop,
+        noop_reason=f"every service already runs {image_ref.digest}" if noop else None,
+    )
+    return ResolveOutput(execution=start.execution, plan=plan)

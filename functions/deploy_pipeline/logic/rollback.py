@@ -1,0 +1,85 @@
+"""Put every service back on the task definition recorded at Resolve; the database per policy.
+
+The database is never cut over automatically: `keep` reports the snapshot and the restore
+command, `restore` restores it to a NEW instance/cluster beside the original and reports its name.
+"""
+
+from __future__ import annotations
+
+from deploy_pipeline.aws import ecs, rds
+from deploy_pipeline.errors import RollbackFailed
+from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now
+from deploy_pipeline.logic.rollout import watch
+from deploy_pipeline.models.state import DatabaseRollback, PipelineState, RollbackResult, ServiceRollout
+from deploy_pipeline.settings import Settings
+
+
+def start(state: PipelineState, settings: Settings) -> RollbackResult:
+    plan = state.plan
+    current = {s.name: s for s in ecs.describe_services(plan.cluster, [t.name for t in plan.services])}
+    rolled_back: list[ServiceRollout] = []
+    for target in plan.services:
+        running = current[target.name].task_definition_arn
+        if running == target.task_definition_arn:
+            continue  # never touched by this execution (or already back)
+        # A failure here reaches the ASL's Catch; Record then names the manual commands.
+        deployment_id = ecs.update_service(plan.cluster, target.name, target.task_definition_arn)
+        rolled_back.append(
+            ServiceRollout(
+                name=target.name,
+                task_definition_arn=target.task_definition_arn,
+                previous_task_definition_arn=running,
+                deployment_id=deployment_id,
+            )
+        )
+    return RollbackResult(
+        services=rolled_back,
+        database=_database(state, settings),
+        started_at=now(),
+        done=not rolled_back,
+        wait_seconds=FIRST_WAIT_SECONDS["rollback"],
+    )
+
+
+def check(state: PipelineState, settings: Settings) -> RollbackResult:
+    current = state.rollback
+    if current is None:
+        raise RollbackFailed("CheckRollback ran without a rollback in the state")
+    services, failed = watch(state.plan.cluster, current.services, what="previous")
+    if failed:
+        raise RollbackFailed(
+            "the rollback deployment failed: "
+            + "; ".join(f"{s.name}: {s.reason or 'FAILED'}" for s in failed)
+            + ". Finish it by hand: "
+            + " && ".join(manual_command(state.plan.cluster, s.name, s.task_definition_arn) for s in failed)
+        )
+    result = current.model_copy(update={"services": services, "polls": current.polls + 1})
+    if all(s.rollout_state == "COMPLETED" for s in services):
+        return result.model_copy(update={"done": True, "wait_seconds": 0})
+    if elapsed_seconds(current.started_at) >= settings.rollout_timeout_seconds:
+        pending = [s for s in services if s.rollout_state != "COMPLETED"]
+        raise RollbackFailed(
+            f"the rollback of {', '.join(s.name for s in pending)} did not complete within "
+            f"RolloutTimeoutSeconds={settings.rollout_timeout_seconds}. Check the service events, then: "
+            + " && ".join(manual_command(state.plan.cluster, s.name, s.task_definition_arn) for s in pending)
+        )
+    return result.model_copy(update={"wait_seconds": next_wait(current.started_at, settings.rollout_timeout_seconds)})
+
+
+def manual_command(cluster: str, service: str, task_definition_arn: str) -> str:
+    return f"aws ecs update-service --cluster {cluster} --service {service} --task-definition {task_definition_arn}"
+
+
+def _database(state: PipelineState, settings: Settings) -> DatabaseRollback | None:
+    """Only a database the migration may have changed needs a decision."""
+    if state.migration is None:
+        return None
+    snapshot = state.snapshot.snapshot_id if state.snapshot and state.snapshot.done else None
+    restored = f"restored-{state.plan.deployment_id}"[:63].rstrip("-")
+    command = rds.restore_command(state.plan.database, snapshot, restored) if snapshot else None
+    if settings.db_rollback_policy == "restore" and snapshot:
+        rds.restore_snapshot(state.plan.database, snapshot, restored)
+        return DatabaseRollback(
+            policy="restore", snapshot_id=snapshot, restored_identifier=restored, restore_command=command
+        )
+    return DatabaseRollback(policy=settings.db_rollback_policy, snapshot_id=snapshot, restore_command=command)

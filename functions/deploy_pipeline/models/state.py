@@ -1,0 +1,211 @@
+"""The execution's state: the plan Resolve builds, plus one result per phase.
+
+This JSON is what Step Functions stores in its history, so it holds ARNs, ids and digests only,
+never a secret, and stays far below the 256 KB state limit (log tails are truncated).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deploy_pipeline.models.inputs import ImageDigest, ImageTag, ManualOptions, MigrationName
+
+Outcome = Literal["Succeeded", "Failed", "RolledBack", "RollbackFailed", "NoOp", "DryRun"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ExecutionInfo(_Model):
+    name: str
+    arn: str
+    started_at: datetime
+
+
+class ImageRef(_Model):
+    repository: str
+    repository_uri: str
+    digest: ImageDigest
+    tag: ImageTag | None = None
+
+    @property
+    def uri(self) -> str:
+        """Always by digest: a tag can be moved after we resolved it."""
+        return f"{self.repository_uri}@{self.digest}"
+
+
+class ServiceTarget(_Model):
+    name: str
+    arn: str
+    task_definition_arn: str = Field(description="What the service ran at Resolve: the rollback target.")
+
+
+class DatabaseTarget(_Model):
+    kind: Literal["instance", "cluster"]
+    identifier: str
+
+
+class PlanOptions(ManualOptions):
+    pass
+
+
+class DeploymentPlan(_Model):
+    deployment_id: str
+    trigger: Literal["ecr-push", "manual"]
+    image: ImageRef
+    cluster: str
+    services: list[ServiceTarget]
+    migration_container: str
+    migration_command: list[str]
+    database: DatabaseTarget
+    options: PlanOptions = Field(default_factory=PlanOptions)
+    noop: bool = False
+    noop_reason: str | None = None
+
+
+class PollingResult(_Model):
+    """Shared by every start/check pair: the check Lambda says when to look again."""
+
+    started_at: datetime
+    done: bool = False
+    wait_seconds: int = 0
+    polls: int = 0
+
+
+class LockResult(_Model):
+    acquired: bool
+    keys: list[str]
+    first_attempt_at: datetime
+    expires_at: int = 0
+    wait_seconds: int = 0
+    held_by: str | None = None
+
+
+class SnapshotResult(PollingResult):
+    snapshot_id: str
+    snapshot_arn: str | None = None
+    status: str = "creating"
+
+
+class SchemaBaseline(_Model):
+    fingerprint_key: str
+    objects: int
+
+
+class MigrationResult(PollingResult):
+    task_arn: str
+    task_definition_arn: str
+    last_status: str = "PROVISIONING"
+    exit_code: int | None = None
+    stopped_reason: str | None = None
+    log_group: str | None = None
+    log_stream: str | None = None
+    log_tail: list[str] = Field(default_factory=list)
+
+
+class CheckOutcome(_Model):
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class VerificationResult(_Model):
+    tool: str
+    passed: bool
+    applied_count: int = 0
+    latest_applied: MigrationName | None = None
+    checks: list[CheckOutcome] = Field(default_factory=list)
+    schema_diff: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ServiceRollout(_Model):
+    name: str
+    task_definition_arn: str
+    previous_task_definition_arn: str
+    deployment_id: str | None = None
+    rollout_state: str = "IN_PROGRESS"
+    reason: str | None = None
+
+
+class RolloutResult(PollingResult):
+    services: list[ServiceRollout]
+
+
+class DatabaseRollback(_Model):
+    policy: Literal["keep", "restore"]
+    snapshot_id: str | None = None
+    restored_identifier: str | None = None
+    restore_command: str | None = None
+
+
+class RollbackResult(PollingResult):
+    services: list[ServiceRollout] = Field(default_factory=list)
+    database: DatabaseRollback | None = None
+
+
+class ErrorInfo(_Model):
+    """What a Catch with ResultPath puts in the state: `Cause` is the Lambda's JSON error string."""
+
+    Error: str
+    Cause: str = ""
+
+
+class RecordResult(_Model):
+    deployment_id: str
+    outcome: Outcome
+    error: str
+    cause: str
+
+
+class _PhaseResults(_Model):
+    """Phase results are absent until their phase has run."""
+
+    execution: ExecutionInfo
+    lock: LockResult | None = None
+    snapshot: SnapshotResult | None = None
+    baseline: SchemaBaseline | None = None
+    migration: MigrationResult | None = None
+    verification: VerificationResult | None = None
+    rollout: RolloutResult | None = None
+    rollback: RollbackResult | None = None
+    error: ErrorInfo | None = None
+    rollback_error: ErrorInfo | None = None
+
+
+class PipelineState(_PhaseResults):
+    """The whole state after Resolve."""
+
+    plan: DeploymentPlan
+
+
+class RecordInput(_PhaseResults):
+    """Record runs on every path, including a failed Resolve, so the plan may be missing."""
+
+    plan: DeploymentPlan | None = None
+    input: Any = None
+
+
+class StartInput(_Model):
+    """What the first state hands Resolve: the raw execution input and the execution's identity."""
+
+    input: Any = None
+    execution: ExecutionInfo
+
+
+class ResolveOutput(_Model):
+    execution: ExecutionInfo
+    plan: DeploymentPlan
+
+
+__all__ = [
+    "DeploymentPlan",
+    "ExecutionInfo",
+    "ImageDigest",
+    "MigrationName",
+    "Outcome",
+    "PipelineState",
+]

@@ -1,0 +1,796 @@
+"""The emulated AWS account a deployment runs in: everything the stack and its target expect to exist.
+
+Built through the public AWS APIs (boto3 against moto), so the world is what real users have: an
+ECR repository with pushed images, a FARGATE cluster whose services run an image *by tag*, an RDS
+instance or Aurora cluster, its secret, the stack's table, topic and functions, and the state
+machine from `statemachine/deploy.asl.json`. What the stack would receive from SAM (function ARNs in
+DefinitionSubstitutions, the Lambda environment from `Globals`) is computed here in Python, because
+moto's CloudFormation does not apply DefinitionSubstitutions.
+
+Must be called inside an active `mock_aws` (see `engine.Emulator`). The only moto internals it
+touches go through `moto_seams` (settling the services' initial deployments).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import os
+import re
+import uuid
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+import boto3
+
+from ecs_migrate_deploy.emulation import moto_seams
+
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
+
+
+_SESSION: boto3.session.Session | None = None
+
+
+def aws_client(service: str, region: str) -> Any:
+    """A boto3 client from one shared Session: its loader caches service models across worlds.
+
+    (A client per call from a fresh session re-parses botocore's JSON models, ~40 ms each.)
+    moto's interception is registered on every botocore session, so sharing one is safe.
+    """
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = boto3.session.Session()
+    return _SESSION.client(service, region_name=region)  # type: ignore[call-overload]
+
+
+def project_root() -> Path:
+    """The repository root (statemachine/, template.yaml), for the rehearse CLI and the tests.
+
+    `ECS_MIGRATE_DEPLOY_ROOT` wins; then the working directory if it holds the state machine;
+    then the source tree this module lives in (an editable install).
+    """
+    explicit = os.environ.get("ECS_MIGRATE_DEPLOY_ROOT")
+    if explicit:
+        return Path(explicit)
+    cwd = Path.cwd()
+    if (cwd / "statemachine" / "deploy.asl.json").is_file():
+        return cwd
+    return Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class DbSecret:
+    """What the DB secret holds; by default the local PostgreSQL the verifier really connects to.
+
+    The password is never empty: RDS secrets always carry one (the pipeline checks), and a local
+    server with `trust` authentication ignores it.
+    """
+
+    username: str = "postgres"
+    password: str = "postgres"
+    host: str = "127.0.0.1"
+    port: int = 5432
+    dbname: str = "postgres"
+    engine: str = "postgres"
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "username": self.username,
+                "password": self.password,
+                "host": self.host,
+                "port": self.port,
+                "dbname": self.dbname,
+                "engine": self.engine,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """What to build. Defaults give a two-service app on tag v1.0.0 with v1.1.0 pushed and waiting.
+
+    `template_path` None means: no SAM template; then `functions` (logical id -> handler) must name
+    the functions the ASL's `${<Name>FunctionArn}` placeholders need (missing ones get no handler:
+    route them by name in the LambdaRouter). `functions` also overrides template handlers.
+    `parameters` override template Parameters by name; `asl` is a path, JSON text or a dict.
+    `db_sslmode` defaults to "disable" (outside the template's AllowedValues on purpose: the local
+    PostgreSQL has no TLS).
+    """
+
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    stack_name: str = "ecs-migrate-deploy-local"
+    repository: str = "acme/app"
+    image_tags: Sequence[str] = ("v1.0.0", "v1.1.0")
+    initial_tag: str = "v1.0.0"
+    cluster: str = "acme-prod"
+    services: Sequence[str] = ("web", "worker")
+    container_name: str = "app"
+    container_memory: int = 512
+    container_environment: Mapping[str, str] = field(default_factory=dict)
+    container_secrets: Mapping[str, str] = field(default_factory=dict)
+    task_cpu: str = "256"
+    task_memory: str = "512"
+    desired_count: int = 2
+    db_kind: Literal["instance", "cluster"] = "instance"
+    db_identifier: str = "acme-db"
+    db_secret: DbSecret = field(default_factory=DbSecret)
+    db_sslmode: str = "disable"
+    secret_name: str = "acme/app/db"
+    table_name: str = "ecs-migrate-deploy-deployments"
+    topic_name: str = "ecs-migrate-deploy-outcomes"
+    event_source: str = "ecs-migrate-deploy"
+    migration_command: str | None = None
+    state_machine_name: str = "ecs-migrate-deploy"
+    asl: Path | str | Mapping[str, Any] | None = None
+    template_path: Path | None = field(default_factory=lambda: _default_template())
+    functions: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    lambda_runtime: str = "python3.12"
+
+    @property
+    def registry(self) -> str:
+        return f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
+
+    @property
+    def repository_uri(self) -> str:
+        return f"{self.registry}/{self.repository}"
+
+
+def _default_template() -> Path | None:
+    path = project_root() / "template.yaml"
+    return path if path.is_file() else None
+
+
+@dataclass
+class World:
+    """Names and ARNs of everything built, plus readers for what the pipeline sends out."""
+
+    spec: WorldSpec
+    vpc_id: str
+    subnet_ids: list[str]
+    security_group_id: str
+    repository_name: str
+    repository_uri: str
+    digests: dict[str, str]
+    cluster_name: str
+    cluster_arn: str
+    service_arns: dict[str, str]
+    task_definition_arns: dict[str, str]
+    task_role_arn: str
+    execution_role_arn: str
+    db_kind: Literal["instance", "cluster"]
+    db_identifier: str
+    db_arn: str
+    secret_arn: str
+    table_name: str
+    topic_arn: str
+    notifications_queue_url: str
+    events_queue_url: str
+    event_rule_arn: str
+    lambda_role_arn: str
+    function_arns: dict[str, str]
+    function_handlers: dict[str, str | None]
+    state_machine_arn: str
+    state_machine_role_arn: str
+    definition: dict[str, Any] = field(repr=False)
+    template: dict[str, Any] | None = field(default=None, repr=False)
+    _env: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def region(self) -> str:
+        return self.spec.region
+
+    @property
+    def account(self) -> str:
+        return self.spec.account
+
+    @property
+    def network_configuration(self) -> dict[str, Any]:
+        return _network_configuration(self.subnet_ids, self.security_group_id)
+
+    def client(self, service: str) -> Any:
+        return aws_client(service, self.region)
+
+    def env(self, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The Lambda environment (template Globals), parameters overridden by `overrides`.
+
+        With no overrides this is the environment the functions were created with.
+        """
+        if not overrides:
+            return dict(self._env)
+        return compute_environment(self.spec, self.template, self._world_values(), overrides)
+
+    def _world_values(self) -> WorldValues:
+        return WorldValues(
+            env={
+                "CLUSTER_NAME": self.cluster_name,
+                "SERVICE_NAMES": ",".join(self.spec.services),
+                "REPOSITORY_NAME": self.repository_name,
+                "MIGRATION_CONTAINER": self.spec.container_name,
+                "DB_INSTANCE_IDENTIFIER": self.db_identifier if self.db_kind == "instance" else "",
+                "DB_CLUSTER_IDENTIFIER": self.db_identifier if self.db_kind == "cluster" else "",
+                "DB_SECRET_ARN": self.secret_arn,
+                "DB_SSLMODE": self.spec.db_sslmode,
+                "TABLE_NAME": self.table_name,
+                "TOPIC_ARN": self.topic_arn,
+                "EVENT_BUS_NAME": "default",
+                "EVENT_SOURCE": self.spec.event_source,
+                **({"MIGRATION_COMMAND": self.spec.migration_command} if self.spec.migration_command else {}),
+            },
+            refs={"table": self.table_name, "topic": self.topic_arn, "state_machine": self.state_machine_arn},
+            attrs={
+                "table.Arn": f"arn:aws:dynamodb:{self.region}:{self.account}:table/{self.table_name}",
+                "topic.TopicName": self.spec.topic_name,
+            },
+            functions=self.function_arns,
+        )
+
+    # ---- images -----------------------------------------------------------------------------------
+
+    def image_uri(self, tag: str) -> str:
+        return f"{self.repository_uri}:{tag}"
+
+    def push_image(self, tag: str, *, seed: str | None = None) -> str:
+        """Push another image (or move a tag); returns its digest."""
+        digest = put_image(self.client("ecr"), self.repository_name, tag, seed or tag)
+        self.digests[tag] = digest
+        return digest
+
+    def ecr_push_event(self, tag: str, *, digest: str | None = None) -> dict[str, Any]:
+        """The `ECR Image Action` event EventBridge would deliver for a push of `tag`."""
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "ECR Image Action",
+            "source": "aws.ecr",
+            "account": self.account,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [],
+            "detail": {
+                "result": "SUCCESS",
+                "repository-name": self.repository_name,
+                "image-digest": digest or self.digests[tag],
+                "action-type": "PUSH",
+                "image-tag": tag,
+            },
+        }
+
+    # ---- what the pipeline sent out ---------------------------------------------------------------
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """SNS notifications received so far (the SNS envelopes, `Message` as sent), consumed."""
+        return [json.loads(body) for body in _drain(self.client("sqs"), self.notifications_queue_url)]
+
+    def outcome_events(self) -> list[dict[str, Any]]:
+        """EventBridge events with our source received so far (full envelopes), consumed."""
+        return [json.loads(body) for body in _drain(self.client("sqs"), self.events_queue_url)]
+
+    def service(self, name: str) -> dict[str, Any]:
+        """The service as DescribeServices shows it now (note: a read advances emulated rollouts)."""
+        services = self.client("ecs").describe_services(cluster=self.cluster_name, services=[name])["services"]
+        return dict(services[0])
+
+
+def _drain(sqs: Any, queue_url: str) -> list[str]:
+    bodies: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _network_configuration(subnets: list[str], security_group: str) -> dict[str, Any]:
+    return {
+        "awsvpcConfiguration": {
+            "subnets": list(subnets),
+            "securityGroups": [security_group],
+            "assignPublicIp": "DISABLED",
+        }
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------------------------------
+
+
+def image_manifest(seed: str) -> str:
+    """A Docker v2 schema 2 manifest, distinct per seed, formatted as `docker push` sends it."""
+
+    def blob(kind: str) -> str:
+        return "sha256:" + hashlib.sha256(f"{kind}:{seed}".encode()).hexdigest()
+
+    size = 2_000_000 + int(hashlib.sha256(seed.encode()).hexdigest()[:5], 16)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 7023,
+            "digest": blob("config"),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": 3_623_807,
+                "digest": blob("base"),
+            },
+            {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": size, "digest": blob("app")},
+        ],
+    }
+    return json.dumps(manifest, indent=3)
+
+
+def put_image(ecr: Any, repository: str, tag: str, seed: str) -> str:
+    """PutImage with the digest ECR computes: sha256 of the manifest bytes as pushed."""
+    manifest = image_manifest(seed)
+    digest = "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
+    response = ecr.put_image(
+        repositoryName=repository,
+        imageManifest=manifest,
+        imageManifestMediaType=MANIFEST_MEDIA_TYPE,
+        imageTag=tag,
+        imageDigest=digest,
+    )
+    return str(response["image"]["imageId"]["imageDigest"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Template (SAM) -> functions, substitutions, environment
+# --------------------------------------------------------------------------------------------------
+
+
+def _template_module() -> ModuleType:
+    """`ecs_migrate_deploy.template` (load_template, parameter_defaults, resolve), imported late."""
+    return importlib.import_module("ecs_migrate_deploy.template")
+
+
+@dataclass(frozen=True)
+class WorldValues:
+    """What the world decides, keyed so it can be matched to whatever the template names it."""
+
+    env: dict[str, str]
+    refs: dict[str, str]  # resource kind -> Ref value
+    attrs: dict[str, str]  # "kind.Attr" -> GetAtt value
+    functions: dict[str, str]  # logical id -> function ARN
+
+
+_KIND_BY_TYPE = {
+    "AWS::DynamoDB::Table": "table",
+    "AWS::Serverless::SimpleTable": "table",
+    "AWS::SNS::Topic": "topic",
+    "AWS::Serverless::StateMachine": "state_machine",
+    "AWS::StepFunctions::StateMachine": "state_machine",
+}
+
+
+def template_functions(template: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Logical id -> Properties (Globals.Function merged in) of every AWS::Serverless::Function."""
+    if not template:
+        return {}
+    defaults = dict(((template.get("Globals") or {}).get("Function")) or {})
+    out: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            props = {**defaults, **(resource.get("Properties") or {})}
+            out[logical_id] = props
+    return out
+
+
+def _resource_params(template: Mapping[str, Any] | None, values: WorldValues) -> dict[str, Any]:
+    """Ref/GetAtt values of the template's resources and pseudo parameters, for `resolve`."""
+    spec_refs: dict[str, Any] = {}
+    for logical_id, resource in ((template or {}).get("Resources") or {}).items():
+        kind = _KIND_BY_TYPE.get(str(resource.get("Type")))
+        if kind and kind in values.refs:
+            spec_refs[logical_id] = values.refs[kind]
+            for attr_key, attr_value in values.attrs.items():
+                attr_kind, _, attr = attr_key.partition(".")
+                if attr_kind == kind:
+                    spec_refs[f"{logical_id}.{attr}"] = attr_value
+    for logical_id, arn in values.functions.items():
+        spec_refs[logical_id] = arn.rsplit(":", 1)[-1]
+        spec_refs[f"{logical_id}.Arn"] = arn
+    return spec_refs
+
+
+def _as_env_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(_as_env_string(v) for v in value)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _param_for(value: Any) -> str | None:
+    """The Parameter an env var takes as is: `{"Ref": P}` or `{"Fn::Join": [",", {"Ref": P}]}`."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return str(value["Ref"])
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        join = value["Fn::Join"]
+        if isinstance(join, list) and len(join) == 2 and join[0] == "," and isinstance(join[1], dict):
+            return _param_for(join[1])
+    return None
+
+
+def template_parameters(
+    spec: WorldSpec,
+    template: Mapping[str, Any],
+    values: WorldValues,
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """What `Ref`/`Fn::GetAtt`/`Fn::Sub` see: Parameters, pseudo parameters, our resources.
+
+    Parameter values = template defaults, overridden by the world's values (matched through the
+    Globals env var that takes the parameter directly, e.g. CLUSTER_NAME: !Ref ClusterName), then
+    by `spec.parameters`, then by `overrides`.
+    """
+    variables = _global_variables(template)
+    declared = template.get("Parameters") or {}
+    params: dict[str, Any] = dict(_template_module().parameter_defaults(template))
+    for env_name, raw in variables.items():
+        param = _param_for(raw)
+        if param and param in declared and env_name in values.env:
+            params[param] = values.env[env_name]
+    params.update(spec.parameters)
+    params.update(overrides or {})
+    params.update(
+        {
+            "AWS::Region": spec.region,
+            "AWS::AccountId": spec.account,
+            "AWS::StackName": spec.stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+    )
+    params.update(_resource_params(template, values))
+    return params
+
+
+def _global_variables(template: Mapping[str, Any]) -> dict[str, Any]:
+    function = (template.get("Globals") or {}).get("Function") or {}
+    return dict((function.get("Environment") or {}).get("Variables") or {})
+
+
+def compute_environment(
+    spec: WorldSpec,
+    template: Mapping[str, Any] | None,
+    values: WorldValues,
+    overrides: Mapping[str, str] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The Lambda environment: `Globals.Function.Environment.Variables` (or `variables`), resolved.
+
+    Without a template: the world's values keyed by env var, then `spec.parameters` and
+    `overrides` applied by env var name.
+    """
+    if not template:
+        return {**values.env, **spec.parameters, **(overrides or {})}
+    params = template_parameters(spec, template, values, overrides)
+    raw = _global_variables(template) if variables is None else dict(variables)
+    resolved = _template_module().resolve(raw, params, template.get("Conditions") or {})
+    return {name: _as_env_string(value) for name, value in resolved.items()}
+
+
+def substitute_definition(
+    definition_text: str, template: Mapping[str, Any] | None, values: WorldValues, spec: WorldSpec
+) -> dict[str, Any]:
+    """Apply DefinitionSubstitutions (moto does not) and parse; `${X}` left over is an error."""
+    substitutions: dict[str, str] = {}
+    if template:
+        params = template_parameters(spec, template, values)
+        for resource in (template.get("Resources") or {}).values():
+            if resource.get("Type") in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+                raw = (resource.get("Properties") or {}).get("DefinitionSubstitutions") or {}
+                resolved = _template_module().resolve(raw, params, template.get("Conditions") or {})
+                substitutions.update({key: _as_env_string(value) for key, value in resolved.items()})
+    # Without a template (or for names it does not list): `${<Name>FunctionArn}` -> <Name>Function.
+    for logical_id, arn in values.functions.items():
+        substitutions.setdefault(f"{logical_id}Arn", arn)
+
+    missing: set[str] = set()
+
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in substitutions:
+            missing.add(key)
+            return match.group(0)
+        return substitutions[key]
+
+    text = _PLACEHOLDER.sub(replace, definition_text)
+    if missing:
+        raise ValueError(f"state machine placeholders without a value: {', '.join(sorted(missing))}")
+    return dict(json.loads(text))
+
+
+def _load_asl(spec: WorldSpec) -> str:
+    asl = spec.asl if spec.asl is not None else project_root() / "statemachine" / "deploy.asl.json"
+    if isinstance(asl, Path):
+        return asl.read_text(encoding="utf-8")
+    if isinstance(asl, str):
+        return asl
+    return json.dumps(asl)
+
+
+def _function_names_in(definition_text: str) -> list[str]:
+    return sorted(
+        {
+            m.group(1)[: -len("Arn")]
+            for m in _PLACEHOLDER.finditer(definition_text)
+            if m.group(1).endswith("FunctionArn")
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------------
+
+
+def _role(iam: Any, name: str, service: str, path: str = "/") -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+    return str(iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
+def _dummy_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "emulated: the handler runs in-process (ecs_migrate_deploy.emulation)\n")
+    return buffer.getvalue()
+
+
+def build_world(spec: WorldSpec | None = None) -> World:
+    """Create every resource of `spec` through boto3 (inside an active mock_aws)."""
+    spec = spec or WorldSpec()
+    if spec.initial_tag not in spec.image_tags:
+        raise ValueError(f"initial_tag {spec.initial_tag!r} is not among image_tags {list(spec.image_tags)}")
+    region = spec.region
+
+    def client(service: str) -> Any:
+        return aws_client(service, region)
+
+    template = _template_module().load_template(spec.template_path) if spec.template_path else None
+    iam, ec2 = client("iam"), client("ec2")
+
+    # Network: the VPC needs DNS hostnames or moto's RunTask crashes on the ENI's DNS name.
+    vpc_id = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    subnet_ids = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
+    security_group_id = ec2.create_security_group(
+        GroupName=f"{spec.cluster}-tasks", Description="emulated service tasks", VpcId=vpc_id
+    )["GroupId"]
+
+    # Images.
+    ecr = client("ecr")
+    repository_uri = ecr.create_repository(repositoryName=spec.repository)["repository"]["repositoryUri"]
+    digests = {tag: put_image(ecr, spec.repository, tag, tag) for tag in spec.image_tags}
+
+    # Roles.
+    task_role_arn = _role(iam, f"{spec.cluster}-task", "ecs-tasks.amazonaws.com")
+    execution_role_arn = _role(iam, f"{spec.cluster}-task-execution", "ecs-tasks.amazonaws.com")
+    lambda_role_arn = _role(iam, f"{spec.stack_name}-functions", "lambda.amazonaws.com")
+    states_role_arn = _role(iam, f"{spec.stack_name}-states", "states.amazonaws.com")
+
+    # Database and its secret.
+    rds = client("rds")
+    if spec.db_kind == "instance":
+        db_arn = rds.create_db_instance(
+            DBInstanceIdentifier=spec.db_identifier,
+            Engine="postgres",
+            EngineVersion="16.4",
+            DBInstanceClass="db.t4g.micro",
+            AllocatedStorage=20,
+            MasterUsername=spec.db_secret.username,
+            MasterUserPassword="emulated-password",
+            DBName=spec.db_secret.dbname,
+        )["DBInstance"]["DBInstanceArn"]
+    else:
+        db_arn = rds.create_db_cluster(
+            DBClusterIdentifier=spec.db_identifier,
+            Engine="aurora-postgresql",
+            EngineVersion="16.4",
+            MasterUsername=spec.db_secret.username,
+            MasterUserPassword="emulated-password",
+            DatabaseName=spec.db_secret.dbname,
+        )["DBCluster"]["DBClusterArn"]
+    secret_arn = client("secretsmanager").create_secret(Name=spec.secret_name, SecretString=spec.db_secret.as_json())[
+        "ARN"
+    ]
+
+    # Cluster, task definitions (image by tag, as users commonly have), services at steady state.
+    ecs, logs = client("ecs"), client("logs")
+    cluster_arn = ecs.create_cluster(clusterName=spec.cluster)["cluster"]["clusterArn"]
+    network = _network_configuration(subnet_ids, security_group_id)
+    task_definition_arns: dict[str, str] = {}
+    service_arns: dict[str, str] = {}
+    for service in spec.services:
+        log_group = f"/ecs/{service}"
+        logs.create_log_group(logGroupName=log_group)
+        container: dict[str, Any] = {
+            "name": spec.container_name,
+            "image": f"{repository_uri}:{spec.initial_tag}",
+            "memory": spec.container_memory,
+            "essential": True,
+            "environment": [{"name": k, "value": v} for k, v in spec.container_environment.items()],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": "ecs"},
+            },
+        }
+        if spec.container_secrets:
+            container["secrets"] = [{"name": k, "valueFrom": v} for k, v in spec.container_secrets.items()]
+        task_definition_arns[service] = ecs.register_task_definition(
+            family=service,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu=spec.task_cpu,
+            memory=spec.task_memory,
+            taskRoleArn=task_role_arn,
+            executionRoleArn=execution_role_arn,
+            containerDefinitions=[container],
+        )["taskDefinition"]["taskDefinitionArn"]
+        service_arns[service] = ecs.create_service(
+            cluster=spec.cluster,
+            serviceName=service,
+            taskDefinition=task_definition_arns[service],
+            desiredCount=spec.desired_count,
+            launchType="FARGATE",
+            networkConfiguration=network,
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            },
+        )["service"]["serviceArn"]
+    moto_seams.settle_services(spec.account, region, spec.cluster, list(spec.services))
+
+    # The stack's own resources.
+    dynamodb = client("dynamodb")
+    dynamodb.create_table(
+        TableName=spec.table_name,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=spec.table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
+    sns, sqs, events = client("sns"), client("sqs"), client("events")
+    topic_arn = sns.create_topic(Name=spec.topic_name)["TopicArn"]
+    notifications_queue_url, notifications_queue_arn = _queue(sqs, f"{spec.stack_name}-notifications")
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=notifications_queue_arn)
+    events_queue_url, events_queue_arn = _queue(sqs, f"{spec.stack_name}-outcome-events")
+    rule_name = f"{spec.stack_name}-outcomes"
+    event_rule_arn = events.put_rule(
+        Name=rule_name, EventBusName="default", EventPattern=json.dumps({"source": [spec.event_source]})
+    )["RuleArn"]
+    events.put_targets(Rule=rule_name, EventBusName="default", Targets=[{"Id": "capture", "Arn": events_queue_arn}])
+
+    # Functions: one per template function (or per `functions`), created with the Lambda environment.
+    definition_text = _load_asl(spec)
+    declared = template_functions(template)
+    handlers: dict[str, str | None] = {name: props.get("Handler") for name, props in declared.items()}
+    for name in _function_names_in(definition_text):
+        handlers.setdefault(name, None)
+    handlers.update(spec.functions)
+    lambda_client = client("lambda")
+    code = _dummy_zip()
+    function_arns: dict[str, str] = {}
+    scalars = _ScalarResolver(spec, template)
+    for logical_id, handler in sorted(handlers.items()):
+        props = declared.get(logical_id, {})
+        function_arns[logical_id] = lambda_client.create_function(
+            FunctionName=logical_id,
+            Runtime=str(scalars.get(props.get("Runtime")) or spec.lambda_runtime),
+            Role=lambda_role_arn,
+            Handler=str(scalars.get(handler) or "unrouted.handler"),
+            Code={"ZipFile": code},
+            Timeout=int(scalars.get(props.get("Timeout")) or 30),
+            MemorySize=int(scalars.get(props.get("MemorySize")) or 256),
+        )["FunctionArn"]
+
+    world = World(
+        spec=spec,
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        security_group_id=security_group_id,
+        repository_name=spec.repository,
+        repository_uri=repository_uri,
+        digests=digests,
+        cluster_name=spec.cluster,
+        cluster_arn=cluster_arn,
+        service_arns=service_arns,
+        task_definition_arns=task_definition_arns,
+        task_role_arn=task_role_arn,
+        execution_role_arn=execution_role_arn,
+        db_kind=spec.db_kind,
+        db_identifier=spec.db_identifier,
+        db_arn=db_arn,
+        secret_arn=secret_arn,
+        table_name=spec.table_name,
+        topic_arn=topic_arn,
+        notifications_queue_url=notifications_queue_url,
+        events_queue_url=events_queue_url,
+        event_rule_arn=event_rule_arn,
+        lambda_role_arn=lambda_role_arn,
+        function_arns=function_arns,
+        function_handlers=handlers,
+        state_machine_arn=(f"arn:aws:states:{region}:{spec.account}:stateMachine:{spec.state_machine_name}"),
+        state_machine_role_arn=states_role_arn,
+        definition={},
+        template=template,
+    )
+    values = world._world_values()
+    world._env = compute_environment(spec, template, values)
+    for logical_id in function_arns:
+        function_env = dict(world._env)
+        function_env.update(_function_environment(declared.get(logical_id, {}), template, spec, values))
+        lambda_client.update_function_configuration(FunctionName=logical_id, Environment={"Variables": function_env})
+
+    world.definition = substitute_definition(definition_text, template, values, spec)
+    world.state_machine_arn = client("stepfunctions").create_state_machine(
+        name=spec.state_machine_name, definition=json.dumps(world.definition), roleArn=states_role_arn
+    )["stateMachineArn"]
+    return world
+
+
+class _ScalarResolver:
+    """Function properties given as intrinsics (`Timeout: !Ref FunctionTimeout`), resolved."""
+
+    def __init__(self, spec: WorldSpec, template: Mapping[str, Any] | None) -> None:
+        self.spec = spec
+        self.template = template
+
+    def get(self, value: Any) -> Any:
+        if not isinstance(value, dict) or not self.template:
+            return value
+        values = WorldValues(env={}, refs={}, attrs={}, functions={})
+        params = template_parameters(self.spec, self.template, values)
+        return _template_module().resolve(value, params, self.template.get("Conditions") or {})
+
+
+def _function_environment(
+    props: Mapping[str, Any], template: Mapping[str, Any] | None, spec: WorldSpec, values: WorldValues
+) -> dict[str, str]:
+    """A function's own Environment.Variables beyond Globals (resolved like the globals)."""
+    if not template:
+        return {}
+    globals_vars = _global_variables(template)
+    own = ((props.get("Environment") or {}).get("Variables")) or {}
+    extra = {k: v for k, v in own.items() if globals_vars.get(k) != v}
+    return compute_environment(spec, template, values, variables=extra) if extra else {}
+
+
+def _queue(sqs: Any, name: str) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(url), str(arn)

@@ -1,0 +1,209 @@
+"""A stand-in for `prisma migrate deploy` where Prisma's schema engine cannot run (no download here).
+
+It applies `migrations/<name>/migration.sql` in name order and keeps `_prisma_migrations` exactly as
+Prisma 6 does (measured, see EMULATION-NOTES.md): checksum = sha256 hex of the file's bytes; a row
+is inserted with `started_at` before the script runs; on success `finished_at` and
+`applied_steps_count = 1` are set; on failure the row keeps `finished_at IS NULL`, `logs` holds the
+error, the statements before the failing one STAY applied (Prisma does not wrap the script in a
+transaction), and the exit code is 1. A later run refuses to continue (P3009) while such a row exists.
+
+Run as `python -m ecs_migrate_deploy.prisma_runner [DIR]` with DATABASE_URL set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import psycopg2
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def find_migrations_dir(root: Path) -> Path | None:
+    """Prisma's default `prisma/migrations`, or a `migrations/` folder directly under root."""
+    for candidate in (root / "prisma" / "migrations", root / "migrations", root):
+        if any(candidate.glob("*/migration.sql")):
+            return candidate
+    return None
+
+
+def list_migrations(directory: Path) -> list[Migration]:
+    return sorted(
+        (Migration(p.parent.name, p) for p in directory.glob("*/migration.sql")),
+        key=lambda m: m.name,
+    )
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a script on `;` outside quotes, comments and dollar-quoted bodies."""
+    statements: list[str] = []
+    current: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in ("'", '"'):
+            end = i + 1
+            while end < n:
+                if sql[end] == ch:
+                    if end + 1 < n and sql[end + 1] == ch:  # doubled quote escapes itself
+                        end += 2
+                        continue
+                    break
+                end += 1
+            current.append(sql[i : end + 1])
+            i = end + 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end == -1 else end
+            current.append(sql[i:end])
+            i = end
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            end = n if end == -1 else end + 2
+            current.append(sql[i:end])
+            i = end
+        elif ch == "$":
+            tag_end = sql.find("$", i + 1)
+            tag = sql[i : tag_end + 1] if tag_end != -1 else ""
+            if tag and (tag == "$$" or tag[1:-1].replace("_", "a").isalnum()):
+                body_end = sql.find(tag, tag_end + 1)
+                body_end = n if body_end == -1 else body_end + len(tag)
+                current.append(sql[i:body_end])
+                i = body_end
+            else:
+                current.append(ch)
+                i += 1
+        elif ch == ";":
+            statements.append("".join(current))
+            current = []
+            i += 1
+        else:
+            current.append(ch)
+            i += 1
+    statements.append("".join(current))
+    return [s.strip() for s in statements if _has_code(s)]
+
+
+def _has_code(statement: str) -> bool:
+    lines = [line for line in statement.splitlines() if not line.strip().startswith("--")]
+    return bool("".join(lines).strip())
+
+
+def deploy(database_url: str, root: Path, out: TextIO = sys.stdout) -> int:
+    """Apply pending migrations like `prisma migrate deploy`; returns the process exit code."""
+    directory = find_migrations_dir(root)
+    if directory is None:
+        print(f"No migration found in {root}/prisma/migrations", file=out)
+        return 0
+    migrations = list_migrations(directory)
+    print(f"{len(migrations)} migration{'s' if len(migrations) != 1 else ''} found in {directory}", file=out)
+    connection = psycopg2.connect(database_url)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cur:
+            cur.execute(CREATE_TABLE)
+            cur.execute('SELECT migration_name, finished_at, rolled_back_at FROM "_prisma_migrations"')
+            rows = cur.fetchall()
+        failed = [name for name, finished, rolled_back in rows if finished is None and rolled_back is None]
+        if failed:
+            print(
+                "Error: P3009\n\nmigrate found failed migrations in the target database, new migrations will not be "
+                f"applied.\nThe `{failed[0]}` migration started at ... failed",
+                file=out,
+            )
+            return 1
+        applied = {name for name, finished, rolled_back in rows if finished is not None and rolled_back is None}
+        done: list[str] = []
+        for migration in migrations:
+            if migration.name in applied:
+                continue
+            if not _apply(connection, migration, out):
+                return 1
+            done.append(migration.name)
+    finally:
+        connection.close()
+    if done:
+        print("\nThe following migration(s) have been applied:\n\nmigrations/", file=out)
+        for name in done:
+            print(f"  └─ {name}/\n    └─ migration.sql", file=out)
+        print("\nAll migrations have been successfully applied.", file=out)
+    else:
+        print("\nNo pending migrations to apply.", file=out)
+    return 0
+
+
+def _apply(connection: psycopg2.extensions.connection, migration: Migration, out: TextIO) -> bool:
+    row_id = str(uuid.uuid4())
+    print(f"Applying migration `{migration.name}`", file=out)
+    with connection.cursor() as cur:
+        cur.execute(
+            'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) '
+            "VALUES (%s, %s, %s, now(), 0)",
+            (row_id, migration.checksum, migration.name),
+        )
+        for statement in split_statements(migration.sql):
+            try:
+                cur.execute(statement)
+            except psycopg2.Error as exc:
+                code = exc.pgcode or "unknown"
+                message = (exc.pgerror or str(exc)).strip()
+                logs = f"Database error code: {code}\n\nDatabase error:\n{message}"
+                cur.execute('UPDATE "_prisma_migrations" SET logs = %s WHERE id = %s', (logs, row_id))
+                print(
+                    f"Error: P3018\n\nA migration failed to apply. New migrations cannot be applied before the "
+                    f"error is recovered from. Read more about how to resolve migration issues in a production "
+                    f"database: https://pris.ly/d/migrate-resolve\n\nMigration name: {migration.name}\n\n{logs}",
+                    file=out,
+                )
+                return False
+        cur.execute(
+            'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = %s',
+            (row_id,),
+        )
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    args = [a for a in args if a not in ("migrate", "deploy")]
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        print("Error: Environment variable not found: DATABASE_URL.", file=sys.stderr)
+        return 1
+    root = Path(args[0]) if args else Path.cwd()
+    return deploy(url, root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""`ecs-migrate-deploy rehearse`: the real pipeline on this machine, on emulated AWS and a real database.
+
+The state machine is the real ASL run by moto's interpreter, the Lambdas are our handlers in-process,
+and the migration command really runs against a scratch PostgreSQL database that is created for the
+rehearsal and dropped after it (never one the rehearsal did not create).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import psycopg2
+from psycopg2 import sql
+
+from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
+from ecs_migrate_deploy.emulation.moto_seams import RolloutState, TaskOutcome, TaskRunner
+from ecs_migrate_deploy.emulation.world import DbSecret, WorldSpec
+from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
+from ecs_migrate_deploy.progress import ProgressTracker, StateLine
+from ecs_migrate_deploy.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+SCENARIOS = ("none", "rollout-fails", "task-fails-to-start")
+DEFAULT_TAG = "v1.1.0"
+
+
+class UsageError(Exception):
+    """Bad arguments or invalid input: exit 2, nothing created."""
+
+
+@dataclass
+class RehearsalResult:
+    report: ExecutionReport
+    outcome: str
+    record: dict[str, Any] | None
+    phases: dict[str, float]
+    migrator_seconds: float
+    migration_command: str
+    database: str
+    lines: list[StateLine] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.report.status == "SUCCEEDED" else 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": self.report.status,
+            "outcome": self.outcome,
+            "error": self.report.error,
+            "cause": self.report.cause,
+            "states": [
+                {"name": line.name, "status": line.status, "seconds": round(line.seconds, 3)} for line in self.lines
+            ],
+            "deployment": self.record,
+            "wall_seconds": round(self.report.wall_seconds, 2),
+            "migrator_seconds": round(self.migrator_seconds, 2),
+            "migration_command": self.migration_command,
+        }
+
+
+def server_url(explicit: str | None) -> str:
+    return explicit or os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_SERVER_URL
+
+
+def parse_parameters(pairs: Sequence[str]) -> dict[str, str]:
+    """`KEY=VALUE` pairs checked against template.yaml's own Parameters and their AllowedValues."""
+    declared = load_template(TEMPLATE).get("Parameters", {})
+    parameters: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise UsageError(f"--parameter expects KEY=VALUE, got {pair!r}")
+        if key not in declared:
+            raise UsageError(f"unknown parameter {key!r}; template.yaml declares: {', '.join(sorted(declared))}")
+        allowed = declared[key].get("AllowedValues")
+        if allowed and value not in [str(a) for a in allowed]:
+            raise UsageError(f"parameter {key}={value!r} is not one of {', '.join(str(a) for a in allowed)}")
+        parameters[key] = value
+    return parameters
+
+
+def load_input(event_file: Path | None, tag: str | None) -> dict[str, Any]:
+    if event_file is not None and tag is not None:
+        raise UsageError("give --event or --tag, not both")
+    if event_file is None:
+        return {"image_tag": tag or DEFAULT_TAG}
+    try:
+        raw = json.loads(event_file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read {event_file}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"{event_file} must hold a JSON object (an ECR push event or a manual input)")
+    return raw
+
+
+def validate_input(raw: dict[str, Any], parameters: Mapping[str, str], spec: WorldSpec) -> None:
+    """The same validation Resolve does, before anything is created."""
+    from deploy_pipeline.errors import InvalidInput
+    from deploy_pipeline.logic.resolve import parse_request
+    from deploy_pipeline.settings import Settings
+
+    settings = Settings.model_validate(
+        {
+            "cluster_name": spec.cluster,
+            "service_names": list(spec.services),
+            "repository_name": spec.repository,
+            "tag_prefix": parameters.get("TagPrefix"),
+            "migration_container": spec.container_name,
+            "migration_command": parameters.get("MigrationCommand", "npx prisma migrate deploy"),
+            "db_instance_identifier": spec.db_identifier,
+            "db_secret_arn": "validation-only",
+            "allow_skip_snapshot": parameters.get("AllowSkipSnapshot", "false"),
+            "table_name": "validation-only",
+            "topic_arn": "validation-only",
+        }
+    )
+    try:
+        parse_request(raw, settings)
+    except InvalidInput as exc:
+        raise UsageError(f"invalid input: {exc}") from None
+
+
+def world_spec(raw: dict[str, Any], parameters: Mapping[str, str], migration_command: str | None) -> WorldSpec:
+    """The emulated world, shaped by the parameters (and the event's repository when not given)."""
+    spec = WorldSpec()
+    event_repo = (raw.get("detail") or {}).get("repository-name") if isinstance(raw.get("detail"), dict) else None
+    changes: dict[str, Any] = {}
+    if "RepositoryName" in parameters or event_repo:
+        changes["repository"] = parameters.get("RepositoryName") or event_repo
+    if "ClusterName" in parameters:
+        changes["cluster"] = parameters["ClusterName"]
+    if "ServiceNames" in parameters:
+        changes["services"] = tuple(s.strip() for s in parameters["ServiceNames"].split(",") if s.strip())
+    if "MigrationContainerName" in parameters:
+        changes["container_name"] = parameters["MigrationContainerName"]
+    if parameters.get("DbClusterIdentifier"):
+        changes["db_kind"], changes["db_identifier"] = "cluster", parameters["DbClusterIdentifier"]
+    elif parameters.get("DbInstanceIdentifier"):
+        changes["db_identifier"] = parameters["DbInstanceIdentifier"]
+    digest = (raw.get("detail") or {}).get("image-digest") if isinstance(raw.get("detail"), dict) else None
+    tag = (raw.get("detail") or {}).get("image-tag") if digest else raw.get("image_tag")
+    if tag and tag not in spec.image_tags:
+        changes["image_tags"] = (*spec.image_tags, tag)
+    if migration_command:
+        changes["migration_command"] = migration_command
+    return replace(spec, **changes)
+
+
+@contextmanager
+def scratch_database(url: str) -> Iterator[tuple[str, DbSecret]]:
+    """Create `emd_rehearsal_<random>`, yield its URL and secret, and drop it afterwards."""
+    try:
+        admin = psycopg2.connect(url, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+        raise UsageError(
+            f"no PostgreSQL at {urlsplit(url).hostname}:{urlsplit(url).port or 5432} ({first}); "
+            "pass --database-url or set TEST_DATABASE_URL"
+        ) from None
+    admin.autocommit = True
+    name = f"emd_rehearsal_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    parts = urlsplit(url)
+    secret = DbSecret(
+        username=parts.username or "postgres",
+        password=parts.password or DbSecret().password,  # trust auth ignores it; RDS secrets always have one
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        dbname=name,
+    )
+    auth = quote(secret.username) + (f":{quote(parts.password)}" if parts.password else "")
+    try:
+        yield f"postgresql://{auth}@{secret.host}:{secret.port}/{name}", secret
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
+
+
+def _rollout_fails(initial: Callable[[], Mapping[str, str]]) -> Callable[[str, str], RolloutState]:
+    """The circuit breaker trips on the new revision; the rollback to the old one completes."""
+
+    def policy(service_name: str, task_definition_arn: str) -> RolloutState:
+        return "COMPLETED" if task_definition_arn == initial().get(service_name) else "FAILED"
+
+    return policy
+
+
+@dataclass
+class _TimedRunner:
+    """Wraps the TaskRunner to measure how long the migrator itself ran."""
+
+    inner: TaskRunner
+    seconds: float = 0.0
+
+    def __call__(
+        self, task_definition: dict[str, Any], container_overrides: list[dict[str, Any]], started_by: str
+    ) -> TaskOutcome | None:
+        started = time.perf_counter()
+        try:
+            return self.inner(task_definition, container_overrides, started_by)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def rehearse(
+    *,
+    migrations: Path,
+    raw_input: dict[str, Any],
+    parameters: Mapping[str, str],
+    database_url: str | None = None,
+    migrate_command: str | None = None,
+    scenario: str = "none",
+    on_state: Callable[[StateLine], None] | None = None,
+    on_output: Callable[[str], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> RehearsalResult:
+    if scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
+    if not migrations.is_dir():
+        raise UsageError(f"--migrations {migrations} is not a directory")
+    spec = world_spec(raw_input, parameters, migrate_command)
+    validate_input(raw_input, parameters, spec)
+    with scratch_database(server_url(database_url)) as (db_url, secret):
+        local = LocalMigrationRunner(
+            workdir=migrations,
+            database_url=db_url,
+            command=migrate_command.split() if migrate_command else None,
+            on_line=on_output,
+        )
+        runner: TaskRunner = local
+        if scenario == "task-fails-to-start":
+
+            def runner(
+                task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str
+            ) -> TaskOutcome:
+                return TaskOutcome.failed_to_start("CannotPullContainerError: pull access denied (rehearsal scenario)")
+
+        timed = _TimedRunner(runner)
+        holder: dict[str, Emulator] = {}
+        policy = (
+            _rollout_fails(lambda: holder["emu"].world.task_definition_arns) if scenario == "rollout-fails" else None
+        )
+        waits: dict[str, deque[float]] = defaultdict(deque)
+        emulator = Emulator(
+            replace(spec, db_secret=secret, db_sslmode="disable"),
+            task_runner=timed,
+            rollout_policy=policy,
+            parameters={"DbSslMode": "disable", **parameters},
+            extra_env={"POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},
+        )
+        holder["emu"] = emulator
+        tracker = ProgressTracker(emit=on_state, sleeps_for=lambda name: waits[name].popleft() if waits[name] else 0.0)
+        with emulator:
+
+            def feed(event: dict[str, Any]) -> None:
+                for sleep in emulator.seams.sleeps.for_execution(arn)[len(sum(waits.values(), deque())) :]:
+                    if sleep.kind == "wait" and sleep.state:
+                        waits[sleep.state].append(sleep.seconds)
+                tracker(event)
+
+            name = f"rehearsal-{uuid.uuid4().hex[:8]}"
+            arn = emulator.start(raw_input, name=name)
+            report = emulator.wait(arn, timeout=900, on_event=feed)
+            if on_note and local.chosen:
+                on_note(f"migration command: {local.chosen}")
+            record = _read_record(emulator, name)
+    outcome = (record or {}).get("outcome") or ("Succeeded" if report.status == "SUCCEEDED" else "Failed")
+    return RehearsalResult(
+        report=report,
+        outcome=outcome,
+        record=record,
+        phases=tracker.phase_seconds(),
+        migrator_seconds=timed.seconds,
+        migration_command=local.chosen,
+        database=secret.dbname,
+        lines=tracker.lines,
+    )
+
+
+def _read_record(emulator: Emulator, deployment: str) -> dict[str, Any] | None:
+    world = emulator.world
+    items = emulator.client("dynamodb").query(
+        TableName=world.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{world.cluster_name}"}},
+    )["Items"]
+    for item in items:
+        if item["deployment_id"]["S"] == deployment:
+            record: dict[str, Any] = json.loads(item["record"]["S"])
+            return record
+    return None

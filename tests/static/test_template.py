@@ -1,0 +1,455 @@
+"""template.yaml: valid for SAM and cfn-lint, consistent with the ASL, the code and least privilege."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deploy_pipeline.settings import Settings
+from static_support import (
+    ASL_PATHS,
+    ROOT,
+    TEMPLATE_PATH,
+    environment,
+    functions,
+    global_function,
+    parameter_values,
+    resources,
+    run,
+    template,
+    tool,
+)
+
+from ecs_migrate_deploy.template import NO_VALUE, resolve
+
+# Logical id -> Handler: the module paths are part of the contract with functions/.
+EXPECTED_HANDLERS = {
+    "ResolveFunction": "deploy_pipeline.handlers.resolve.handler",
+    "AcquireLockFunction": "deploy_pipeline.handlers.lock.acquire",
+    "ReleaseLockFunction": "deploy_pipeline.handlers.lock.release",
+    "StartSnapshotFunction": "deploy_pipeline.handlers.snapshot.start",
+    "CheckSnapshotFunction": "deploy_pipeline.handlers.snapshot.check",
+    "CaptureBaselineFunction": "deploy_pipeline.handlers.verify.capture_baseline",
+    "StartMigrationFunction": "deploy_pipeline.handlers.migration.start",
+    "CheckMigrationFunction": "deploy_pipeline.handlers.migration.check",
+    "VerifyFunction": "deploy_pipeline.handlers.verify.verify",
+    "StartRolloutFunction": "deploy_pipeline.handlers.rollout.start",
+    "CheckRolloutFunction": "deploy_pipeline.handlers.rollout.check",
+    "StartRollbackFunction": "deploy_pipeline.handlers.rollback.start",
+    "CheckRollbackFunction": "deploy_pipeline.handlers.rollback.check",
+    "RecordFunction": "deploy_pipeline.handlers.record.handler",
+}
+VPC_FUNCTIONS = {"CaptureBaselineFunction", "VerifyFunction"}
+
+# Parameter -> Default (None: required, no Default). AllowedValues are checked separately.
+EXPECTED_PARAMETERS: dict[str, str | None] = {
+    "RepositoryName": None,
+    "TagPrefix": "",
+    "ClusterName": None,
+    "ServiceNames": None,
+    "MigrationContainerName": "app",
+    "MigrationCommand": "npx prisma migrate deploy",
+    "DbInstanceIdentifier": "",
+    "DbClusterIdentifier": "",
+    "DbSecretArn": None,
+    "DbSslMode": "verify-full",
+    "VerifyTool": "prisma",
+    "VerifyAssertions": "",
+    "VerifySubnetIds": None,
+    "VerifySecurityGroupIds": None,
+    "SnapshotTimeoutSeconds": "3600",
+    "MigrationTimeoutSeconds": "1800",
+    "RolloutTimeoutSeconds": "1800",
+    "AllowSkipSnapshot": "false",
+    "DbRollbackPolicy": "keep",
+    "SnapshotRetention": "5",
+    "OnLockHeld": "wait",
+    "LockWaitSeconds": "1800",
+    "LockTtlSeconds": "14400",
+    "PassRoleArns": None,
+    "LogRetentionDays": "30",
+}
+EXPECTED_ALLOWED_VALUES = {
+    "DbSslMode": {"verify-full", "verify-ca", "require"},
+    "VerifyTool": {"prisma", "alembic", "flyway", "golang-migrate", "django", "rails", "none"},
+    "AllowSkipSnapshot": {"true", "false"},
+    "DbRollbackPolicy": {"keep", "restore"},
+    "OnLockHeld": {"wait", "fail"},
+}
+
+# IAM actions that may be granted on Resource "*", and why. Nothing else may be.
+WILDCARD_RESOURCE_ACTIONS = {
+    "ecs:DescribeTaskDefinition": "no resource-level permissions",
+    "ecs:RegisterTaskDefinition": "no resource-level permissions",
+    "ecs:ListTasks": "resource type is container-instance only; scoped by the ecs:cluster condition instead",
+    "logs:CreateLogDelivery": "Step Functions log delivery: no resource-level permissions",
+    "logs:GetLogDelivery": "Step Functions log delivery: no resource-level permissions",
+    "logs:UpdateLogDelivery": "Step Functions log delivery: no resource-level permissions",
+    "logs:DeleteLogDelivery": "Step Functions log delivery: no resource-level permissions",
+    "logs:ListLogDeliveries": "Step Functions log delivery: no resource-level permissions",
+    "logs:PutResourcePolicy": "Step Functions log delivery: no resource-level permissions",
+    "logs:DescribeResourcePolicies": "Step Functions log delivery: no resource-level permissions",
+    "logs:DescribeLogGroups": "Step Functions log delivery: no resource-level permissions",
+    "ec2:CreateNetworkInterface": "SAM VPCAccessPolicy: the ENIs of a VPC function are created by Lambda at run time",
+    "ec2:DescribeNetworkInterfaces": "SAM VPCAccessPolicy: no resource-level permissions",
+    "ec2:DeleteNetworkInterface": "SAM VPCAccessPolicy: the ENIs of a VPC function are created by Lambda at run time",
+    "ec2:DetachNetworkInterface": "SAM VPCAccessPolicy: the ENIs of a VPC function are created by Lambda at run time",
+}
+# Of those, the ones that are only acceptable with a Condition narrowing them.
+WILDCARD_NEEDS_CONDITION = {"ecs:ListTasks"}
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+_WILDCARD_LINE = re.compile(r"""^\s*(?:-\s*)?Resource:\s*(["'])\*\1\s*(?:#.*)?$""")
+
+
+# --------------------------------------------------------------------------------------------------
+# The tools
+# --------------------------------------------------------------------------------------------------
+
+
+def test_sam_validate_lint_passes() -> None:
+    result = run([tool("sam"), "validate", "--lint", "--template-file", str(TEMPLATE_PATH)])
+    assert result.returncode == 0, f"sam validate --lint failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_cfn_lint_passes() -> None:
+    result = run([tool("cfn-lint"), "--format", "parseable", "--", str(TEMPLATE_PATH)])
+    assert result.returncode == 0, f"cfn-lint failed:\n{result.stdout}\n{result.stderr}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Parameters, rules
+# --------------------------------------------------------------------------------------------------
+
+
+def test_parameters_have_the_agreed_names_and_defaults() -> None:
+    declared = template()["Parameters"]
+    missing = sorted(set(EXPECTED_PARAMETERS) - set(declared))
+    assert not missing, f"parameters missing from template.yaml: {missing}"
+    defaults = {name: None if "Default" not in spec else str(spec["Default"]) for name, spec in declared.items()}
+    assert {name: defaults[name] for name in EXPECTED_PARAMETERS} == EXPECTED_PARAMETERS
+    for name, allowed in EXPECTED_ALLOWED_VALUES.items():
+        assert {str(v) for v in declared[name].get("AllowedValues", [])} == allowed, name
+
+
+def test_required_parameters_are_constrained() -> None:
+    for name, spec in template()["Parameters"].items():
+        if "Default" in spec or str(spec["Type"]).startswith("List<AWS::"):
+            continue  # AWS-specific list types are validated by CloudFormation itself
+        assert spec.get("AllowedPattern") or spec.get("AllowedValues"), f"{name} accepts anything"
+        assert spec.get("ConstraintDescription"), f"{name}: say what is expected in ConstraintDescription"
+
+
+def test_allowed_patterns_accept_the_sample_and_default_values() -> None:
+    values = parameter_values()
+    for name, spec in template()["Parameters"].items():
+        pattern = spec.get("AllowedPattern")
+        if not pattern:
+            continue
+        items = str(values[name]).split(",") if spec["Type"] == "CommaDelimitedList" else [str(values[name])]
+        for item in items:
+            assert re.fullmatch(pattern, item), f"{name}: {item!r} does not match {pattern}"
+
+
+@pytest.mark.parametrize(
+    ("instance", "cluster", "valid"),
+    [("app-db", "", True), ("", "app-aurora", True), ("", "", False), ("app-db", "app-aurora", False)],
+)
+def test_the_rules_require_exactly_one_database(instance: str, cluster: str, valid: bool) -> None:
+    rules = template()["Rules"]
+    params = parameter_values(DbInstanceIdentifier=instance, DbClusterIdentifier=cluster)
+    outcomes = [
+        resolve(assertion["Assert"], params)
+        for rule in rules.values()
+        for assertion in rule["Assertions"]
+        if "DbInstanceIdentifier" in json.dumps(assertion)
+    ]
+    assert outcomes, "no Rules assertion about DbInstanceIdentifier / DbClusterIdentifier"
+    assert all(outcomes) is valid
+
+
+# --------------------------------------------------------------------------------------------------
+# Functions and their environment
+# --------------------------------------------------------------------------------------------------
+
+
+def test_functions_are_the_agreed_ones() -> None:
+    assert {name: props.get("Handler") for name, props in functions().items()} == EXPECTED_HANDLERS
+
+
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_HANDLERS))
+def test_handler_module_exists_and_defines_the_handler(logical_id: str) -> None:
+    props = {**global_function(), **functions().get(logical_id, {})}
+    handler = props.get("Handler")
+    assert handler, f"{logical_id} has no Handler"
+    module, _, attribute = str(handler).rpartition(".")
+    path = ROOT / str(props["CodeUri"]) / Path(*module.split("."))
+    source = path.with_suffix(".py")
+    assert source.is_file(), f"{logical_id}: {handler} needs {source.relative_to(ROOT)}"
+    names = set()
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(alias.asname or alias.name for alias in node.names)
+    assert attribute in names, f"{logical_id}: {source.relative_to(ROOT)} defines no {attribute!r}"
+
+
+def test_environment_values_are_simple_enough_for_the_local_harness() -> None:
+    declared = set(template()["Parameters"]) | set(resources())
+    for name, value in environment().items():
+        if isinstance(value, str):
+            continue
+        ref = value.get("Ref") if isinstance(value, dict) else None
+        join = value.get("Fn::Join") if isinstance(value, dict) else None
+        if ref is None and isinstance(join, list) and len(join) == 2 and join[0] == "," and isinstance(join[1], dict):
+            ref = join[1].get("Ref")
+        assert isinstance(ref, str), f"{name}: use !Ref X, !Join [',', !Ref X] or a literal, got {value!r}"
+        assert ref in declared, f"{name}: !Ref {ref} is neither a parameter nor a resource"
+
+
+def test_every_environment_variable_is_a_setting_and_every_required_setting_is_set() -> None:
+    fields = Settings.model_fields
+    names = set(environment())
+    unknown = sorted(n for n in names if n.lower() not in fields and not n.startswith("POWERTOOLS_"))
+    assert not unknown, f"environment variables that deploy_pipeline.settings.Settings does not read: {unknown}"
+    unset = sorted(f.upper() for f, info in fields.items() if info.is_required() and f.upper() not in names)
+    assert not unset, f"required settings without an environment variable in Globals: {unset}"
+
+
+def _settings_from_template(**overrides: str) -> Settings:
+    params = {
+        **parameter_values(DbInstanceIdentifier="app-db", **overrides),
+        "DeploymentsTable": "ecs-migrate-deploy-DeploymentsTable-1",
+        "OutcomeTopic": "arn:aws:sns:us-east-1:123456789012:ecs-migrate-deploy-OutcomeTopic-1",
+    }
+    env = {name: resolve(value, params) for name, value in environment().items()}
+    return Settings.model_validate({k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
+
+
+def test_the_default_configuration_is_valid_settings() -> None:
+    settings = _settings_from_template()
+    assert settings.service_names == ["api", "worker"]
+    assert settings.migration_command == ["npx", "prisma", "migrate", "deploy"]
+
+
+def test_every_allowed_parameter_value_is_valid_settings() -> None:
+    declared = template()["Parameters"]
+    checked = []
+    for value in environment().values():
+        param = value.get("Ref") if isinstance(value, dict) else None
+        if not isinstance(param, str) or "AllowedValues" not in declared.get(param, {}):
+            continue
+        for allowed in declared[param]["AllowedValues"]:
+            _settings_from_template(**{param: str(allowed)})  # raises if Settings rejects it
+        checked.append(param)
+    assert set(EXPECTED_ALLOWED_VALUES) <= set(checked)
+
+
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_HANDLERS))
+def test_each_function_logs_to_its_own_log_group_with_a_retention(logical_id: str) -> None:
+    props = functions()[logical_id]
+    group = ((props.get("LoggingConfig") or {}).get("LogGroup")) or {}
+    assert isinstance(group, dict) and "Ref" in group, f"{logical_id}: LoggingConfig.LogGroup must be a !Ref"
+    log_group = resources().get(group["Ref"], {})
+    assert log_group.get("Type") == "AWS::Logs::LogGroup", f"{logical_id}: {group['Ref']} is not a log group"
+    assert "RetentionInDays" in log_group.get("Properties", {}), f"{group['Ref']} keeps logs forever"
+    owners = [n for n, p in functions().items() if (p.get("LoggingConfig") or {}).get("LogGroup") == group]
+    assert owners == [logical_id], f"{group['Ref']} is shared by {owners}"
+
+
+def test_only_the_database_functions_run_in_the_vpc() -> None:
+    in_vpc = {name for name, props in functions().items() if props.get("VpcConfig")}
+    assert in_vpc == VPC_FUNCTIONS
+    for name in VPC_FUNCTIONS:
+        vpc = functions()[name]["VpcConfig"]
+        assert vpc == {"SubnetIds": {"Ref": "VerifySubnetIds"}, "SecurityGroupIds": {"Ref": "VerifySecurityGroupIds"}}
+
+
+def test_the_table_has_the_keys_and_ttl_the_code_uses() -> None:
+    (table,) = resources("AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+# --------------------------------------------------------------------------------------------------
+# The state machine
+# --------------------------------------------------------------------------------------------------
+
+
+def _state_machines() -> dict[str, dict[str, Any]]:
+    return {name: res["Properties"] for name, res in resources("AWS::Serverless::StateMachine").items()}
+
+
+def test_every_asl_file_belongs_to_a_state_machine() -> None:
+    used = {(ROOT / str(props.get("DefinitionUri"))).resolve() for props in _state_machines().values()}
+    assert ASL_PATHS, "no statemachine/*.asl.json"
+    for path in ASL_PATHS:
+        assert path.resolve() in used, f"{path.relative_to(ROOT)} is not the DefinitionUri of any state machine"
+
+
+@pytest.mark.parametrize("asl_path", ASL_PATHS, ids=lambda p: p.name)
+def test_definition_substitutions_match_the_placeholders(asl_path: Path) -> None:
+    machines = [p for p in _state_machines().values() if (ROOT / str(p["DefinitionUri"])).resolve() == asl_path]
+    assert machines, f"no state machine uses {asl_path.name}"
+    placeholders = set(_PLACEHOLDER.findall(asl_path.read_text(encoding="utf-8")))
+    for props in machines:
+        substitutions = set(props.get("DefinitionSubstitutions") or {})
+        assert not placeholders - substitutions, f"placeholders without a substitution: {placeholders - substitutions}"
+        assert not substitutions - placeholders, f"substitutions the ASL never uses: {substitutions - placeholders}"
+
+
+def test_function_substitutions_point_at_functions_the_machine_may_invoke() -> None:
+    for name, props in _state_machines().items():
+        invocable = {
+            json.dumps(r, sort_keys=True)
+            for s in _statements_of(props.get("Policies"))
+            if "lambda:InvokeFunction" in _as_list(s.get("Action"))
+            for r in _as_list(s.get("Resource"))
+        }
+        for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+            if not key.endswith("FunctionArn"):
+                continue
+            assert value == {"Fn::GetAtt": [key.removesuffix("Arn"), "Arn"]}, f"{name}: {key} = {value!r}"
+            assert key.removesuffix("Arn") in functions(), f"{name}: {key} names no function"
+            assert json.dumps(value, sort_keys=True) in invocable, f"{name} may not invoke {key.removesuffix('Arn')}"
+
+
+def test_execution_data_stays_out_of_the_logs() -> None:
+    for name, props in _state_machines().items():
+        logging = props.get("Logging") or {}
+        assert logging.get("IncludeExecutionData") is False, name
+        assert logging.get("Level") == "ALL", name
+        assert (props.get("Tracing") or {}).get("Enabled") is True, name
+
+
+# --------------------------------------------------------------------------------------------------
+# IAM: no Resource "*" except for the actions that leave no choice
+# --------------------------------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _branches(node: Any) -> Iterator[Any]:
+    """Both outcomes of an Fn::If (AWS::NoValue dropped), recursively; anything else as is."""
+    if isinstance(node, dict) and set(node) == {"Fn::If"}:
+        for branch in node["Fn::If"][1:]:
+            yield from _branches(branch)
+    elif node == {"Ref": "AWS::NoValue"} or node is NO_VALUE:
+        return
+    else:
+        yield node
+
+
+@cache
+def _sam_policy_templates() -> dict[str, Any]:
+    try:
+        text = (
+            importlib_resources.files("samtranslator.policy_templates_data")
+            .joinpath("policy_templates.json")
+            .read_text(encoding="utf-8")
+        )
+    except ModuleNotFoundError:
+        pytest.fail("samtranslator (aws-sam-cli) is not installed: run `make install`", pytrace=False)
+    return dict(json.loads(text)["Templates"])
+
+
+def _statements_of(policies: Any) -> Iterator[dict[str, Any]]:
+    """Statements of a SAM `Policies` value: inline documents and expanded SAM policy templates."""
+    for item in (p for raw in _as_list(policies or []) for p in _branches(raw)):
+        if isinstance(item, str):
+            continue  # an AWS managed policy by name
+        if "Statement" in item:
+            yield from _document_statements(item)
+            continue
+        (name,) = item
+        definition = _sam_policy_templates().get(name)
+        assert definition is not None, f"unknown SAM policy template or policy form: {item!r}"
+        yield from _document_statements(definition["Definition"])
+
+
+def _document_statements(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for raw in _as_list(document.get("Statement", [])):
+        for statement in _branches(raw):
+            assert isinstance(statement, dict), f"unexpected statement {statement!r}"
+            yield statement
+
+
+def _all_statements() -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, res in resources().items():
+        props = res.get("Properties") or {}
+        kind = res.get("Type")
+        if kind in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
+            for statement in _statements_of(props.get("Policies")):
+                yield name, statement
+        elif kind == "AWS::IAM::Role":
+            for policy in props.get("Policies") or []:
+                for statement in _document_statements(policy["PolicyDocument"]):
+                    yield name, statement
+        elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            for statement in _document_statements(props["PolicyDocument"]):
+                yield name, statement
+
+
+def _wildcard(statement: Mapping[str, Any]) -> bool:
+    return any(r == "*" for raw in _as_list(statement.get("Resource")) for r in _branches(raw))
+
+
+def test_iam_statements_exist() -> None:
+    statements = list(_all_statements())
+    owners = {name for name, _ in statements}
+    assert set(EXPECTED_HANDLERS) <= owners, f"functions without policies: {set(EXPECTED_HANDLERS) - owners}"
+
+
+def test_no_wildcard_actions() -> None:
+    for owner, statement in _all_statements():
+        for action in _as_list(statement.get("Action")):
+            assert isinstance(action, str) and "*" not in action, f"{owner}: wildcard action {action!r}"
+        assert "NotAction" not in statement and "NotResource" not in statement, f"{owner}: {statement}"
+
+
+def test_resource_star_only_for_actions_without_resource_level_permissions() -> None:
+    for owner, statement in _all_statements():
+        if not _wildcard(statement):
+            continue
+        actions = [str(a) for a in _as_list(statement.get("Action"))]
+        unexpected = sorted(a for a in actions if a not in WILDCARD_RESOURCE_ACTIONS)
+        assert not unexpected, (
+            f"{owner}: {unexpected} granted on Resource '*': scope them to ARNs, or add them to "
+            "WILDCARD_RESOURCE_ACTIONS with the reason they cannot be scoped"
+        )
+        for action in WILDCARD_NEEDS_CONDITION.intersection(actions):
+            assert statement.get("Condition"), f"{owner}: {action} on '*' must be narrowed by a Condition"
+
+
+def test_every_resource_star_line_is_explained_by_a_comment_above_it() -> None:
+    lines = TEMPLATE_PATH.read_text(encoding="utf-8").splitlines()
+    wildcard_lines = [i for i, line in enumerate(lines) if _WILDCARD_LINE.match(line)]
+    for i in wildcard_lines:
+        assert i > 0 and lines[i - 1].strip().startswith("#"), (
+            f'template.yaml:{i + 1}: put a comment right above `Resource: "*"` saying which API lacks '
+            "resource-level permissions"
+        )
+    # Every wildcard in the parsed template is written in that greppable form.
+    inline = sum(
+        1 for _, statement in _all_statements() if _wildcard(statement) and not _from_policy_template(statement)
+    )
+    assert inline == len(wildcard_lines), 'write every wildcard resource as its own `Resource: "*"` line'
+
+
+def _from_policy_template(statement: Mapping[str, Any]) -> bool:
+    return any(statement in _as_list(t["Definition"].get("Statement")) for t in _sam_policy_templates().values())

@@ -1,0 +1,104 @@
+"""Issue 2's workflow tests: the real ASL, end to end."""
+
+from __future__ import annotations
+
+import json
+
+from tests.workflow.conftest import DB_PASSWORD, PipelineFactory
+
+
+def test_ecr_push_snapshots_migrates_verifies_and_deploys(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline("shop")
+    world = pipeline.world
+    old_task_definitions = dict(world.task_definition_arns)
+    event = world.ecr_push_event("v1.1.0")
+    new_digest = event["detail"]["image-digest"]
+
+    report = pipeline.run(event, name="push-v1-1-0")
+
+    assert report.status == "SUCCEEDED", (report.error, report.cause)
+    for service in world.spec.services:
+        described = world.service(service)
+        task_definition = pipeline.client("ecs").describe_task_definition(taskDefinition=described["taskDefinition"])
+        image = task_definition["taskDefinition"]["containerDefinitions"][0]["image"]
+        assert image == f"{world.repository_uri}@{new_digest}", service
+        assert described["taskDefinition"] != old_task_definitions[service]
+    # the migration really ran against PostgreSQL, and Verify read what it wrote
+    applied = pipeline.query("SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1")
+    assert [r[0] for r in applied] == [
+        "20250101090000_init",
+        "20250214120000_orders",
+        "20250310083000_order_status",
+    ]
+    # the snapshot exists, tagged with the deployment and the digest
+    snapshot = pipeline.client("rds").describe_db_snapshots(DBSnapshotIdentifier="pre-deploy-push-v1-1-0")[
+        "DBSnapshots"
+    ][0]
+    tags = {
+        t["Key"]: t["Value"]
+        for t in pipeline.client("rds").list_tags_for_resource(ResourceName=snapshot["DBSnapshotArn"])["TagList"]
+    }
+    assert tags["ecs-migrate-deploy:deployment-id"] == "push-v1-1-0"
+    assert tags["ecs-migrate-deploy:image-digest"] == new_digest
+    # the record, the notification and the event
+    items = pipeline.client("dynamodb").query(
+        TableName=world.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{world.cluster_name}"}},
+    )["Items"]
+    record = json.loads(items[0]["record"]["S"])
+    assert record["outcome"] == "Succeeded" and record["image_digest"] == new_digest
+    assert record["snapshot_id"] == "pre-deploy-push-v1-1-0"
+    assert record["verification"]["latest_applied"] == "20250310083000_order_status"
+    assert any("Order" in key for key in record["verification"]["schema_diff"]["added"])
+    notes = world.notifications()
+    assert len(notes) == 1 and "[Succeeded]" in notes[0]["Subject"]
+    events = world.outcome_events()
+    assert [e["detail-type"] for e in events] == ["Deployment Succeeded"]
+    # the locks are released
+    locks = pipeline.client("dynamodb").scan(
+        TableName=world.table_name, FilterExpression="sk = :l", ExpressionAttributeValues={":l": {"S": "LOCK"}}
+    )["Items"]
+    assert locks == []
+    # and the password appears nowhere in what the execution recorded or sent
+    assert DB_PASSWORD not in json.dumps(report.events, default=str)
+    assert DB_PASSWORD not in json.dumps(items) + json.dumps(notes) + json.dumps(events)
+
+
+def test_migration_exit_1_fails_with_the_log_tail_and_leaves_the_service_alone(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline("broken")
+    world = pipeline.world
+    before = {s: world.service(s)["taskDefinition"] for s in world.spec.services}
+
+    report = pipeline.run(world.ecr_push_event("v1.1.0"), name="push-broken")
+
+    assert report.status == "FAILED"
+    assert report.error == "MigrationFailed"
+    assert "exited with code 1" in (report.cause or "")
+    assert 'column "sku" of relation "Product" contains null values' in (report.cause or "")
+    assert "migrate resolve --rolled-back 20250320100000_add_not_null_sku" in (report.cause or "")
+    assert "snapshot pre-deploy-push-broken is kept" in (report.cause or "")
+    assert {s: world.service(s)["taskDefinition"] for s in world.spec.services} == before
+    assert "StartRollout" not in report.state_names
+    failed = pipeline.query(
+        "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NULL AND rolled_back_at IS NULL"
+    )
+    assert failed == [("20250320100000_add_not_null_sku",)]
+    notes = world.notifications()
+    assert "[Failed]" in notes[0]["Subject"]
+
+
+def test_manual_start_by_tag_deploys_by_digest(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline("shop")
+    world = pipeline.world
+
+    report = pipeline.run({"image_tag": "v1.1.0"}, name="manual-v1-1-0")
+
+    assert report.status == "SUCCEEDED", (report.error, report.cause)
+    plan = report.visits("Resolve")[0].output["plan"]
+    assert plan["trigger"] == "manual"
+    assert plan["image"]["digest"] == world.digests["v1.1.0"]
+    image = pipeline.client("ecs").describe_task_definition(taskDefinition=world.service("web")["taskDefinition"])[
+        "taskDefinition"
+    ]["containerDefinitions"][0]["image"]
+    assert image.endswith("@" + world.digests["v1.1.0"])
