@@ -27,7 +27,7 @@ class Pipeline:
 
     emulator: Emulator
     database: ScratchDatabase
-    runner: TaskRunner
+    local: LocalMigrationRunner  # really runs the example's migrations
 
     @property
     def world(self) -> World:
@@ -57,6 +57,8 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
         cur.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{DB_PASSWORD}'")
         cur.execute(f"GRANT ALL ON DATABASE {scratch_database.name} TO {role}")
         cur.execute(f"GRANT ALL ON SCHEMA public TO {role}")
+        # tables a test creates as the superuser stay readable by the application's role
+        cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO {role}")
     emulators: list[Emulator] = []
 
     def build(
@@ -65,13 +67,14 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
         task_runner: TaskRunner | None = None,
         rollout_policy: RolloutPolicy | None = None,
         snapshot_policy: SnapshotPolicy | None = None,
+        routes: dict[str, Any] | None = None,
         parameters: dict[str, str] | None = None,
         **spec_changes: Any,
     ) -> Pipeline:
         app_url = (
             f"postgresql://{role}:{DB_PASSWORD}@{scratch_database.host}:{scratch_database.port}/{scratch_database.name}"
         )
-        runner = task_runner or LocalMigrationRunner(workdir=EXAMPLES / migrations, database_url=app_url)
+        local = LocalMigrationRunner(workdir=EXAMPLES / migrations, database_url=app_url)
         spec = replace(
             WorldSpec(),
             db_secret=DbSecret(
@@ -85,20 +88,22 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
         )
         emulator = Emulator(
             spec,
-            task_runner=runner,
+            task_runner=task_runner or local,
             rollout_policy=rollout_policy,
             snapshot_policy=snapshot_policy,
+            routes=routes,
             parameters={"DbSslMode": "disable", **(parameters or {})},
             extra_env={"POWERTOOLS_METRICS_DISABLED": "1"},
         )
         emulator.__enter__()
         emulators.append(emulator)
-        return Pipeline(emulator, scratch_database, runner)
+        return Pipeline(emulator, scratch_database, local)
 
     yield build
     for emulator in reversed(emulators):
         emulator.__exit__(None, None, None)
     with scratch_database.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM {role}")
         cur.execute(f"REASSIGN OWNED BY {role} TO CURRENT_USER")
         cur.execute(f"DROP OWNED BY {role}")
         cur.execute(f"DROP ROLE {role}")

@@ -7,6 +7,7 @@ keeps the count near a dozen rounds while adding at most ~50 % latency to a long
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 FIRST_WAIT_SECONDS = {"lock": 30, "snapshot": 30, "migration": 15, "rollout": 30, "rollback": 30}
@@ -15,8 +16,17 @@ MAX_WAIT_SECONDS = 300
 GROWTH = 0.6
 
 
-def now() -> datetime:
+def _system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# The only source of "now" in the pipeline; the local emulator replaces it with a clock that also
+# counts the Wait-state time it skipped, so timeouts and TTLs behave as on AWS.
+clock: Callable[[], datetime] = _system_clock
+
+
+def now() -> datetime:
+    return clock()
 
 
 def elapsed_seconds(started_at: datetime) -> float:

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -194,6 +194,7 @@ class Emulator:
     poll_interval: float = 0.02
     metrics_namespace: str = "ecs-migrate-deploy"
     quiet_moto: bool = True
+    emulated_clock: bool = True
 
     def __post_init__(self) -> None:
         self.seams = MotoSeams(
@@ -205,6 +206,8 @@ class Emulator:
             skip_retry_sleeps=self.skip_retry_sleeps,
             enforce_lambda_timeouts=self.enforce_lambda_timeouts,
         )
+        self.clock_offset = 0.0  # seconds a test moved the clock on by hand (advance_clock)
+        self._saved_clock: Callable[[], datetime] | None = None
         self._world: World | None = None
         self._mock: Any = None
         self._saved_env: dict[str, str] | None = None
@@ -236,12 +239,17 @@ class Emulator:
             self._mock = mock_aws(config=MOTO_CONFIG)
             self._mock.start()
             self.seams.install()
-            self._world = build_world(self.spec)
-            os.environ.update(self._world.env(self.parameters))
+            # The functions are created with the overridden parameters: each invocation runs with its
+            # function's own environment, as on AWS.
+            spec = replace(self.spec, parameters={**self.spec.parameters, **(self.parameters or {})})
+            self._world = build_world(spec)
+            os.environ.update(self._world.env())
             os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
             os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", self.metrics_namespace)
             os.environ.update(dict(self.extra_env or {}))
             reset_pipeline_caches()
+            if self.emulated_clock:
+                self._install_clock()
         except BaseException:
             self._teardown()
             raise
@@ -252,7 +260,31 @@ class Emulator:
     ) -> None:
         self._teardown()
 
+    def _install_clock(self) -> None:
+        """The pipeline's clock runs ahead by every sleep skipped here, so timeouts and lock
+        budgets see the time AWS would have spent (deploy_pipeline.logic.polling.clock)."""
+        from deploy_pipeline.logic import polling
+
+        self._saved_clock = polling.clock
+        real = self._saved_clock
+        recorder = self.seams.sleeps
+
+        def emulated() -> datetime:
+            skipped = sum(r.seconds for r in list(recorder.records) if r.skipped)
+            return real() + timedelta(seconds=skipped + self.clock_offset)
+
+        polling.clock = emulated
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the pipeline's clock on (e.g. past a lock's TTL) without waiting."""
+        self.clock_offset += seconds
+
     def _teardown(self) -> None:
+        if self._saved_clock is not None:
+            from deploy_pipeline.logic import polling
+
+            polling.clock = self._saved_clock
+            self._saved_clock = None
         if self._world is not None:
             with contextlib.suppress(Exception):
                 self._stop_running_executions()
