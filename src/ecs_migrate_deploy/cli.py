@@ -49,6 +49,9 @@ def rehearse(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of the live view.")
     ] = False,
+    keep_database: Annotated[
+        bool, typer.Option(help="Keep the scratch database afterwards (its name is printed) instead of dropping it.")
+    ] = False,
 ) -> None:
     """Run the real pipeline on this machine: emulated AWS, the real ASL, a real PostgreSQL."""
     from ecs_migrate_deploy.rehearse import UsageError, load_input, parse_parameters
@@ -84,6 +87,7 @@ def rehearse(
             database_url=database_url,
             migrate_command=migrate_command,
             scenario=scenario,
+            keep_database=keep_database,
             on_state=on_state,
             on_output=on_output,
             on_note=on_note,
@@ -112,7 +116,7 @@ def rehearse(
     console.print(
         f"  time      {result.report.wall_seconds:.2f}s wall, migrator {result.migrator_seconds:.2f}s; {phases}"
     )
-    console.print(f"  database  scratch database {result.database} (dropped)")
+    console.print(f"  database  scratch database {result.database} ({'kept' if keep_database else 'dropped'})")
     raise typer.Exit(result.exit_code)
 
 

@@ -49,6 +49,7 @@ class RehearsalResult:
     migrator_seconds: float
     migration_command: str
     database: str
+    database_kept: bool = False
     lines: list[StateLine] = field(default_factory=list)
 
     @property
@@ -68,6 +69,7 @@ class RehearsalResult:
             "wall_seconds": round(self.report.wall_seconds, 2),
             "migrator_seconds": round(self.migrator_seconds, 2),
             "migration_command": self.migration_command,
+            "database": {"name": self.database, "kept": self.database_kept},
         }
 
 
@@ -160,8 +162,8 @@ def world_spec(raw: dict[str, Any], parameters: Mapping[str, str], migration_com
 
 
 @contextmanager
-def scratch_database(url: str) -> Iterator[tuple[str, DbSecret]]:
-    """Create `emd_rehearsal_<random>`, yield its URL and secret, and drop it afterwards."""
+def scratch_database(url: str, keep: bool = False) -> Iterator[tuple[str, DbSecret]]:
+    """Create `emd_rehearsal_<random>`, yield its URL and secret, and drop it afterwards (unless kept)."""
     try:
         admin = psycopg2.connect(url, connect_timeout=5)
     except psycopg2.OperationalError as exc:
@@ -186,8 +188,9 @@ def scratch_database(url: str) -> Iterator[tuple[str, DbSecret]]:
     try:
         yield f"postgresql://{auth}@{secret.host}:{secret.port}/{name}", secret
     finally:
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if not keep:
+            with admin.cursor() as cur:
+                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.close()
 
 
@@ -225,6 +228,7 @@ def rehearse(
     database_url: str | None = None,
     migrate_command: str | None = None,
     scenario: str = "none",
+    keep_database: bool = False,
     on_state: Callable[[StateLine], None] | None = None,
     on_output: Callable[[str], None] | None = None,
     on_note: Callable[[str], None] | None = None,
@@ -235,7 +239,7 @@ def rehearse(
         raise UsageError(f"--migrations {migrations} is not a directory")
     spec = world_spec(raw_input, parameters, migrate_command)
     validate_input(raw_input, parameters, spec)
-    with scratch_database(server_url(database_url)) as (db_url, secret):
+    with scratch_database(server_url(database_url), keep=keep_database) as (db_url, secret):
         local = LocalMigrationRunner(
             workdir=migrations,
             database_url=db_url,
@@ -288,6 +292,7 @@ def rehearse(
         migrator_seconds=timed.seconds,
         migration_command=local.chosen,
         database=secret.dbname,
+        database_kept=keep_database,
         lines=tracker.lines,
     )
 

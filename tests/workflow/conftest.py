@@ -3,6 +3,7 @@ tasks routed to our in-process handlers, a real PostgreSQL, and the migration co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,6 +47,30 @@ class Pipeline:
 
 
 PipelineFactory = Callable[..., Pipeline]
+
+
+def assert_no_secret_emitted(emulator: Emulator) -> None:
+    """After every workflow test: the password is in no execution history, table item, log event or
+    unread notification (the secret's full JSON neither, as it contains the password)."""
+    world = emulator.world
+    sfn = emulator.client("stepfunctions")
+    emitted: list[str] = []
+    for execution in sfn.list_executions(stateMachineArn=world.state_machine_arn)["executions"]:
+        history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        emitted.append(json.dumps(history, default=str))
+        emitted.append(json.dumps(sfn.describe_execution(executionArn=execution["executionArn"]), default=str))
+    emitted.append(json.dumps(emulator.client("dynamodb").scan(TableName=world.table_name)["Items"], default=str))
+    logs = emulator.client("logs")
+    for group in logs.describe_log_groups()["logGroups"]:
+        events = logs.filter_log_events(logGroupName=group["logGroupName"])["events"]
+        emitted.append(json.dumps(events, default=str))
+    emitted.append(json.dumps(world.notifications()) + json.dumps(world.outcome_events()))
+    leaks = [
+        text[max(text.find(DB_PASSWORD) - 80, 0) : text.find(DB_PASSWORD) + 40]
+        for text in emitted
+        if DB_PASSWORD in text
+    ]
+    assert not leaks, f"the database password was emitted: {leaks[:3]}"
 
 
 @pytest.fixture
@@ -100,8 +125,12 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
         return Pipeline(emulator, scratch_database, local)
 
     yield build
-    for emulator in reversed(emulators):
-        emulator.__exit__(None, None, None)
+    try:
+        for emulator in emulators:
+            assert_no_secret_emitted(emulator)
+    finally:
+        for emulator in reversed(emulators):
+            emulator.__exit__(None, None, None)
     with scratch_database.connect() as conn, conn.cursor() as cur:
         cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM {role}")
         cur.execute(f"REASSIGN OWNED BY {role} TO CURRENT_USER")

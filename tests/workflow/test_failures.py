@@ -249,7 +249,10 @@ def test_transient_errors_are_retried_with_backoff(make_pipeline: PipelineFactor
     assert report.status == "SUCCEEDED", (report.error, report.cause)
     assert route.calls["n"] == 3
     retries = [s for s in report.sleeps if s.kind == "retry"]
-    assert len(retries) == 2 and retries[1].seconds >= retries[0].seconds  # backoff, not a fixed poll
+    # exponential backoff with full jitter: attempt n waits up to Interval * BackoffRate^(n-1)
+    interval = 2 if error is not TransientAwsError else 5
+    assert len(retries) == 2
+    assert 0 <= retries[0].seconds <= interval and 0 <= retries[1].seconds <= interval * 2
 
 
 def test_a_fault_that_persists_ends_failed_and_recorded(make_pipeline: PipelineFactory) -> None:

@@ -79,6 +79,7 @@ def pipeline_handler(
                 raise translated from exc
             return result.model_dump(mode="json")
 
+        handler.input_model = model  # type: ignore[attr-defined]  # read by the events/ tests
         return handler
 
     return decorate

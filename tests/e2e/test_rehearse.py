@@ -1,0 +1,142 @@
+"""`ecs-migrate-deploy rehearse` end to end, as a user runs it: a subprocess, its exit code, its JSON,
+and what it left in the database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from tests.conftest import server_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rehearse(*args: str) -> tuple[int, dict[str, Any] | None, str]:
+    env = {**os.environ, "TEST_DATABASE_URL": server_url()}
+    done = subprocess.run(
+        [sys.executable, "-m", "ecs_migrate_deploy.cli", "rehearse", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    payload = json.loads(done.stdout) if done.stdout.strip().startswith("{") else None
+    return done.returncode, payload, done.stderr
+
+
+@pytest.fixture
+def kept() -> Iterator[list[str]]:
+    """Databases a test asked rehearse to keep; dropped afterwards."""
+    names: list[str] = []
+    yield names
+    admin = psycopg2.connect(server_url())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        for name in names:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin.close()
+
+
+def query(database: str, statement: str) -> list[tuple[Any, ...]]:
+    base = server_url().rsplit("/", 1)[0]
+    with psycopg2.connect(f"{base}/{database}") as conn, conn.cursor() as cur:
+        cur.execute(statement)
+        rows = list(cur.fetchall())
+    conn.close()
+    return rows
+
+
+def rehearsal_databases() -> set[str]:
+    with psycopg2.connect(server_url()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'emd_rehearsal_%'")
+        rows = {r[0] for r in cur.fetchall()}
+    conn.close()
+    return rows
+
+
+def test_success_deploys_and_migrates(kept: list[str]) -> None:
+    code, payload, stderr = rehearse("--migrations", "examples/shop", "--json", "--keep-database")
+    assert payload is not None, stderr
+    kept.append(payload["database"]["name"])
+    assert code == 0, payload
+    assert (payload["status"], payload["outcome"]) == ("SUCCEEDED", "Succeeded")
+    names = [s["name"] for s in payload["states"]]
+    assert (
+        names.index("StartSnapshot")
+        < names.index("StartMigration")
+        < names.index("Verify")
+        < names.index("StartRollout")
+    )
+    assert payload["deployment"]["verification"]["latest_applied"] == "20250310083000_order_status"
+    assert "built-in Prisma-compatible runner" in payload["migration_command"]
+    rows = query(payload["database"]["name"], 'SELECT count(*) FROM "_prisma_migrations" WHERE finished_at IS NOT NULL')
+    assert rows == [(3,)]
+
+
+def test_failing_migration_exits_1_and_leaves_the_failed_row(kept: list[str]) -> None:
+    code, payload, stderr = rehearse("--migrations", "examples/broken", "--json", "--keep-database")
+    assert payload is not None, stderr
+    kept.append(payload["database"]["name"])
+    assert code == 1
+    assert (payload["status"], payload["outcome"], payload["error"]) == ("FAILED", "Failed", "MigrationFailed")
+    assert "StartRollout" not in [s["name"] for s in payload["states"]]
+    assert query(
+        payload["database"]["name"],
+        'SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NULL AND rolled_back_at IS NULL',
+    ) == [("20250320100000_add_not_null_sku",)]
+
+
+def test_rollout_failure_rolls_back_and_drops_the_scratch_database() -> None:
+    before = rehearsal_databases()
+    code, payload, stderr = rehearse("--migrations", "examples/shop", "--scenario", "rollout-fails", "--json")
+    assert payload is not None, stderr
+    assert code == 1
+    assert (payload["outcome"], payload["error"]) == ("RolledBack", "RolloutFailed")
+    assert "CheckRollback" in [s["name"] for s in payload["states"]] or payload["deployment"]["rollback"]["done"]
+    assert payload["database"]["kept"] is False
+    assert rehearsal_databases() == before  # dropped
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tag", "bad tag!"], "invalid input"),
+        (["--parameter", "NoSuchParameter=1"], "unknown parameter"),
+        (["--parameter", "DbRollbackPolicy=explode"], "is not one of"),
+        (["--scenario", "meteor"], "unknown scenario"),
+        (["--migrations", "no/such/dir"], "is not a directory"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line_and_creates_nothing(args: list[str], message: str) -> None:
+    before = rehearsal_databases()
+    code, payload, stderr = rehearse(*args)
+    assert code == 2
+    assert message in stderr and len(stderr.strip().splitlines()) == 1
+    assert rehearsal_databases() == before
+
+
+def test_live_view_shows_states_and_migration_output() -> None:
+    env = {**os.environ, "TEST_DATABASE_URL": server_url()}
+    done = subprocess.run(
+        [sys.executable, "-m", "ecs_migrate_deploy.cli", "rehearse"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "✓ Resolve" in out and "✓ Verify" in out and "✓ CheckRollout" in out
+    assert "│ Applying migration `20250101090000_init`" in out
+    assert "Succeeded" in out and "migrator" in out
