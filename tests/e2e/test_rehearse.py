@@ -119,7 +119,7 @@ def test_rollout_failure_rolls_back_and_drops_the_scratch_database() -> None:
 )
 def test_bad_usage_exits_2_with_one_line_and_creates_nothing(args: list[str], message: str) -> None:
     before = rehearsal_databases()
-    code, payload, stderr = rehearse(*args)
+    code, _payload, stderr = rehearse(*args)
     assert code == 2
     assert message in stderr and len(stderr.strip().splitlines()) == 1
     assert rehearsal_databases() == before

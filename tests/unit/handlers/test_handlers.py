@@ -66,7 +66,7 @@ def test_resolve_reads_the_service_and_image_and_changes_nothing(emulator: Emula
 def test_resolve_unknown_tag_is_image_not_found(emulator: Emulator) -> None:
     from deploy_pipeline.errors import ImageNotFound
 
-    with pytest.raises(ImageNotFound, match="no image with tag 'v9.9.9'"):
+    with pytest.raises(ImageNotFound, match=r"no image with tag 'v9\.9\.9'"):
         resolved(emulator, {"image_tag": "v9.9.9"})
 
 
