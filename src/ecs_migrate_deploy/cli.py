@@ -108,8 +108,8 @@ def rehearse(
         console.print(f"  snapshot  {record['snapshot_id']}")
     diff = (record.get("verification") or {}).get("schema_diff") or {}
     for kind in ("added", "removed", "changed"):
-        for item in diff.get(kind, []):
-            console.print(f"  schema    {kind} {escape(item)}")
+        if diff.get(kind):
+            console.print(f"  schema    {kind}: {escape(schema_summary(diff[kind]))}")
     if result.exit_code:
         console.print(f"  [red]{escape(result.report.error or '')}[/]: {escape(result.report.cause or '')}")
     phases = "  ".join(f"{name} {seconds:.2f}s" for name, seconds in result.phases.items())
@@ -118,6 +118,21 @@ def rehearse(
     )
     console.print(f"  database  scratch database {result.database} ({'kept' if keep_database else 'dropped'})")
     raise typer.Exit(result.exit_code)
+
+
+def schema_summary(objects: list[str]) -> str:
+    """`table:public.x`, `column:public.x.y`, ... -> "2 tables, 7 columns (tables: x, y)"."""
+    counts: dict[str, int] = {}
+    tables = []
+    for item in objects:
+        kind, _, name = item.partition(":")
+        counts[kind] = counts.get(kind, 0) + 1
+        if kind == "table":
+            tables.append(name.removeprefix("public."))
+    text = ", ".join(
+        f"{n} {kind}{'es' if kind == 'index' and n != 1 else 's' if n != 1 else ''}" for kind, n in counts.items()
+    )
+    return text + (f" (tables: {', '.join(tables)})" if tables else "")
 
 
 def main() -> None:

@@ -66,6 +66,9 @@ def capture() -> dict[str, Any]:
             "options": {"dry_run": True, "expected_migration": "20250310083000_order_status"},
         }
         report = emulator.run(push, name="sample-deployment")
+        # `sam local invoke --env-vars events/local-env.json`: the stack's variables for every function
+        variables = {**emulator.world.env(), "DB_SSLMODE": "verify-full"}  # what a real stack uses
+        files["local-env.json"] = {"Parameters": dict(sorted(variables.items()))}
         for function, payload in lambda_inputs(report).items():
             files.setdefault(file_name(function), payload)
     return files
