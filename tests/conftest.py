@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg2
@@ -49,7 +50,14 @@ def _admin_connection() -> psycopg2.extensions.connection:
 @pytest.fixture
 def scratch_database() -> Iterator[ScratchDatabase]:
     """A database created for this test and dropped after it; never one the test did not create."""
-    name = f"emd_test_{uuid.uuid4().hex[:12]}"
+    with scratch_database_named("emd_test") as database:
+        yield database
+
+
+@contextmanager
+def scratch_database_named(prefix: str) -> Iterator[ScratchDatabase]:
+    """`<prefix>_<random>`, created now and dropped on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = _admin_connection()
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

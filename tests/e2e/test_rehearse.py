@@ -20,8 +20,8 @@ from tests.conftest import server_url
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def rehearse(*args: str) -> tuple[int, dict[str, Any] | None, str]:
-    env = {**os.environ, "TEST_DATABASE_URL": server_url()}
+def rehearse(*args: str, database_url: str | None = None) -> tuple[int, dict[str, Any] | None, str]:
+    env = {**os.environ, "TEST_DATABASE_URL": database_url or server_url()}
     done = subprocess.run(
         [sys.executable, "-m", "ecs_migrate_deploy.cli", "rehearse", *args],
         cwd=ROOT,
@@ -56,12 +56,12 @@ def query(database: str, statement: str) -> list[tuple[Any, ...]]:
     return rows
 
 
-def rehearsal_databases() -> set[str]:
+def database_exists(name: str) -> bool:
     with psycopg2.connect(server_url()) as conn, conn.cursor() as cur:
-        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'emd_rehearsal_%'")
-        rows = {r[0] for r in cur.fetchall()}
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        found = cur.fetchone() is not None
     conn.close()
-    return rows
+    return found
 
 
 def test_success_deploys_and_migrates(kept: list[str]) -> None:
@@ -78,7 +78,7 @@ def test_success_deploys_and_migrates(kept: list[str]) -> None:
         < names.index("StartRollout")
     )
     assert payload["deployment"]["verification"]["latest_applied"] == "20250310083000_order_status"
-    assert "built-in Prisma-compatible runner" in payload["migration_command"]
+    assert "real `prisma migrate deploy`" in payload["migration_command"]
     rows = query(payload["database"]["name"], 'SELECT count(*) FROM "_prisma_migrations" WHERE finished_at IS NOT NULL')
     assert rows == [(3,)]
 
@@ -97,14 +97,13 @@ def test_failing_migration_exits_1_and_leaves_the_failed_row(kept: list[str]) ->
 
 
 def test_rollout_failure_rolls_back_and_drops_the_scratch_database() -> None:
-    before = rehearsal_databases()
     code, payload, stderr = rehearse("--migrations", "examples/shop", "--scenario", "rollout-fails", "--json")
     assert payload is not None, stderr
     assert code == 1
     assert (payload["outcome"], payload["error"]) == ("RolledBack", "RolloutFailed")
     assert "CheckRollback" in [s["name"] for s in payload["states"]] or payload["deployment"]["rollback"]["done"]
     assert payload["database"]["kept"] is False
-    assert rehearsal_databases() == before  # dropped
+    assert not database_exists(payload["database"]["name"])
 
 
 @pytest.mark.parametrize(
@@ -118,11 +117,18 @@ def test_rollout_failure_rolls_back_and_drops_the_scratch_database() -> None:
     ],
 )
 def test_bad_usage_exits_2_with_one_line_and_creates_nothing(args: list[str], message: str) -> None:
-    before = rehearsal_databases()
-    code, _payload, stderr = rehearse(*args)
+    # The server given cannot be reached: had rehearse tried to create its database before
+    # validating, it would report that instead of the usage problem.
+    code, _payload, stderr = rehearse(*args, database_url="postgresql://postgres@127.0.0.1:1/postgres")
     assert code == 2
     assert message in stderr and len(stderr.strip().splitlines()) == 1
-    assert rehearsal_databases() == before
+    assert "no PostgreSQL" not in stderr
+
+
+def test_unreachable_database_is_a_usage_error() -> None:
+    code, _payload, stderr = rehearse(database_url="postgresql://postgres@127.0.0.1:1/postgres")
+    assert code == 2
+    assert "no PostgreSQL at 127.0.0.1:1" in stderr
 
 
 def test_live_view_shows_states_and_migration_output() -> None:
@@ -138,5 +144,5 @@ def test_live_view_shows_states_and_migration_output() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "✓ Resolve" in out and "✓ Verify" in out and "✓ CheckRollout" in out
-    assert "│ Applying migration `20250101090000_init`" in out
+    assert "│ 3 migrations found in prisma/migrations" in out and "└─ 20250101090000_init/" in out
     assert "Succeeded" in out and "migrator" in out

@@ -7,7 +7,7 @@ the lock items, the deployment record, the SNS message and the EventBridge event
 from __future__ import annotations
 
 import json
-import time
+import threading
 from typing import Any
 
 import pytest
@@ -347,24 +347,22 @@ def test_pushing_an_already_deployed_digest_is_a_recorded_noop(make_pipeline: Pi
 
 # 10 ------------------------------------------------------------------------------------------------
 def test_stopped_execution_leaves_a_lock_that_expires_by_ttl(make_pipeline: PipelineFactory) -> None:
-    def hangs_the_first_time(task_definition: Any, overrides: Any, started_by: str) -> TaskOutcome | None:
-        return None if started_by == "abandoned" else pipeline.local(task_definition, overrides, started_by)
+    entered, release = threading.Event(), threading.Event()
+
+    def blocks_the_first_time(task_definition: Any, overrides: Any, started_by: str) -> TaskOutcome | None:
+        if started_by != "abandoned":
+            return pipeline.local(task_definition, overrides, started_by)
+        entered.set()  # the execution is now inside StartMigration, holding its locks
+        release.wait(30)
+        return None
 
     pipeline = make_pipeline(
-        "shop", task_runner=hangs_the_first_time, parameters={"LockTtlSeconds": "3600", "LockWaitSeconds": "120"}
+        "shop", task_runner=blocks_the_first_time, parameters={"LockTtlSeconds": "3600", "LockWaitSeconds": "120"}
     )
-    sfn = pipeline.client("stepfunctions")
     arn = pipeline.emulator.start({"image_tag": "v1.1.0"}, name="abandoned")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        names = [
-            e.get("stateEnteredEventDetails", {}).get("name")
-            for e in sfn.get_execution_history(executionArn=arn)["events"]
-        ]
-        if "CheckMigration" in names:
-            break
-        time.sleep(0.02)
-    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+    assert entered.wait(30)
+    pipeline.client("stepfunctions").stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+    release.set()
     assert pipeline.emulator.wait(arn).status == "ABORTED"
     assert {item["execution"]["S"] for item in locks(pipeline)} == {"abandoned"}  # nothing ran ReleaseLock
 

@@ -10,7 +10,8 @@ from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, n
 from deploy_pipeline.models.state import MigrationResult, PipelineState
 from deploy_pipeline.settings import Settings
 
-_PRISMA_MIGRATION_NAME = re.compile(r"Migration name: (\S+)|`(\d{14}_[A-Za-z0-9_]+)` migration")
+# Prisma names the failed migration as "Migration name: X" (native engine) or migration_name="X" (WASM).
+_PRISMA_MIGRATION_NAME = re.compile(r"Migration name: (\S+)|migration_name=\"([^\"]+)\"")
 
 
 def start(state: PipelineState, settings: Settings) -> MigrationResult:

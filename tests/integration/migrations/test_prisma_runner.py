@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from ecs_migrate_deploy.prisma_runner import deploy, split_statements
-from tests.conftest import ScratchDatabase
+from ecs_migrate_deploy.real_prisma import prisma_binary, prisma_environment, prisma_project
+from tests.conftest import ScratchDatabase, scratch_database_named
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+@contextmanager
+def scratch(label: str) -> Iterator[ScratchDatabase]:
+    with scratch_database_named(f"emd_test_{label}") as database:
+        yield database
 
 
 def write(root: Path, name: str, sql: str) -> Path:
@@ -76,3 +90,44 @@ def test_statement_splitter_respects_quotes_comments_and_dollar_bodies() -> None
     assert len(statements) == 3
     assert statements[1].startswith("/* block ; comment */\n    CREATE FUNCTION")
     assert statements[2] == 'SELECT "odd;name" FROM t'
+
+
+def bookkeeping(database: ScratchDatabase) -> list[tuple[object, ...]]:
+    """What the verifier reads, per row: the parts that do not depend on the clock or a uuid."""
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT migration_name, checksum, finished_at IS NOT NULL, rolled_back_at IS NOT NULL, "
+            'applied_steps_count, logs IS NOT NULL FROM "_prisma_migrations" ORDER BY migration_name, started_at'
+        )
+        return list(cur.fetchall())
+
+
+def tables(database: ScratchDatabase) -> list[tuple[object, ...]]:
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        return list(cur.fetchall())
+
+
+@pytest.mark.parametrize("example", ["shop", "broken"])
+def test_builtin_runner_writes_what_real_prisma_writes(example: str, tmp_path: Path) -> None:
+    """The rehearsal's fallback runner against the real `prisma migrate deploy` (6.19.3, package.json)
+    on the bundled examples: same exit codes, same bookkeeping rows, same tables, same refusal after a
+    failure."""
+    binary = prisma_binary()
+    assert binary is not None, "Prisma 6 is not installed in node_modules: run `make install`"
+    migrations = EXAMPLES / example / "prisma" / "migrations"
+    with scratch("real") as real_db, scratch("builtin") as builtin_db, prisma_project(migrations, binary) as project:
+        real = [
+            subprocess.run(
+                [str(binary), "migrate", "deploy"],
+                cwd=project,
+                env=prisma_environment(project, real_db.url),
+                capture_output=True,
+                timeout=120,
+            ).returncode
+            for _ in range(2)
+        ]
+        builtin = [deploy(builtin_db.url, EXAMPLES / example, io.StringIO()) for _ in range(2)]
+        assert real == builtin
+        assert bookkeeping(real_db) == bookkeeping(builtin_db)
+        assert tables(real_db) == tables(builtin_db)

@@ -1,8 +1,10 @@
-"""The Prisma verifier against what `prisma migrate deploy` wrote (real Prisma when installed, see prisma_project.py)."""
+"""The Prisma verifier against what the real `prisma migrate deploy` wrote (see prisma_project.py)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg2.extensions
@@ -20,8 +22,9 @@ BROKEN = "20240103000000_tags"
 
 
 @pytest.fixture
-def project(tmp_path: Path, verify_db: VerifyDb) -> PrismaProject:
-    return PrismaProject(tmp_path, verify_db.url)
+def project(tmp_path: Path, verify_db: VerifyDb) -> Iterator[PrismaProject]:
+    with ExitStack() as stack:
+        yield PrismaProject(tmp_path, verify_db.url, stack)
 
 
 def checks(result: VerificationResult) -> dict[str, tuple[bool, str]]:

@@ -30,6 +30,7 @@ def rds_secret(**overrides: Any) -> dict[str, Any]:
     return secret
 
 
+@pytest.mark.postgres
 def test_failed_connection_names_the_target_but_not_the_password() -> None:
     secret = rds_secret()
 
@@ -105,12 +106,25 @@ def test_unknown_sslmode_is_refused() -> None:
 
 
 @pytest.mark.parametrize("sslmode", ["verify-full", "verify-ca"])
-def test_verifying_modes_need_a_bundle_with_certificates(sslmode: str) -> None:
-    # The shipped file is the documented placeholder until the real bundle is committed.
-    if "-----BEGIN CERTIFICATE-----" in connection.RDS_CA_BUNDLE.read_text():
-        pytest.skip("the real RDS bundle is installed")
+def test_verifying_modes_need_a_bundle_with_certificates(
+    sslmode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    placeholder = tmp_path / "bundle.pem"
+    placeholder.write_text("# a header only, no certificate\n")
+    monkeypatch.setattr(connection, "RDS_CA_BUNDLE", placeholder)
     with pytest.raises(ConfigurationError, match=r"holds no certificate.*truststore\.pki\.rds\.amazonaws\.com"):
         connect(rds_secret(), sslmode=sslmode)
+
+
+def test_shipped_bundle_holds_the_rds_root_cas() -> None:
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(connection.RDS_CA_BUNDLE))
+    assert context.cert_store_stats()["x509_ca"] >= 100
+    subjects = {
+        value for cert in context.get_ca_certs() for rdn in cert["subject"] for key, value in rdn if key == "commonName"
+    }
+    assert {"Amazon RDS us-east-1 Root CA RSA2048 G1", "Amazon RDS eu-west-1 Root CA ECC384 G1"} <= subjects
 
 
 def test_verify_full_passes_the_bundle_to_libpq(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ def test_two_thousand_tables_fit_a_dynamodb_item() -> None:
         (gzip.compress(json.dumps({"v": 1, "objects": {"a": 1}}).encode()), "must map strings to strings"),
         (gzip.compress(json.dumps({"v": 1}).encode()), "must map strings to strings"),
     ],
+    ids=["not-gzip", "not-json", "version-2", "a-list", "non-string-hash", "no-objects"],  # stable for xdist
 )
 def test_anything_else_is_refused(blob: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
