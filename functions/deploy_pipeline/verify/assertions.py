@@ -3,6 +3,8 @@
 They come from the stack's configuration and run verbatim (there is nothing to bind), each alone
 in its own read-only, time-boxed transaction that is rolled back afterwards. An assertion that
 errors is a failed check carrying PostgreSQL's message, and the next assertion still runs.
+psycopg2 fetches a query's whole result, so assertions are best written to return one row at
+most (`SELECT 1 FROM orders WHERE ... LIMIT 1`); the statement timeout bounds the rest.
 """
 
 from __future__ import annotations

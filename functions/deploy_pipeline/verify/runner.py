@@ -49,7 +49,6 @@ def run_verification(
     if verifier is None:
         raise ConfigurationError(f"unknown verify tool {tool!r}; known: {', '.join(sorted(VERIFIERS))}")
     checks: list[CheckOutcome] = []
-    progress = Progress(0, None)
     schema_diff: dict[str, list[str]] = {}
     with ReadOnlySession(connection, statement_timeout_ms=statement_timeout_ms, isolation="repeatable read") as session:
         progress = _bookkeeping_checks(session, verifier, expected_migration, checks)
@@ -89,7 +88,7 @@ def _bookkeeping_checks(
                     CheckOutcome(
                         name=EXPECTED_CHECK,
                         passed=False,
-                        detail=f"{expected_migration} is not applied: there is no {verifier.table.name} table",
+                        detail=f"{expected_migration} cannot be confirmed: see the {TABLE_CHECK} check",
                     )
                 )
             return Progress(0, None)

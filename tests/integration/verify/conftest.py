@@ -1,55 +1,38 @@
-"""A scratch PostgreSQL database per test, for the verifier's integration tests.
+"""Fixtures of the verifier's integration tests, on the shared scratch database (tests/conftest.py).
 
-Self-contained on purpose (tests/conftest.py may grow a shared version; these fixtures have their
-own names so both can coexist). No PostgreSQL is a failure, not a skip: a verifier "tested"
-without a database has not been tested.
+No PostgreSQL is a failure, not a skip: a verifier "tested" without a database has not been tested.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg2
 import psycopg2.extensions
 import pytest
-from psycopg2 import sql
 
-from tests.integration.verify.scratch_db import RecordingConnection, VerifyDb, server_url
+from tests.conftest import ScratchDatabase
+from tests.integration.verify.scratch_db import RecordingConnection, VerifyDb
+
+HERE = Path(__file__).parent
 
 
-def _admin_connection() -> psycopg2.extensions.connection:
-    try:
-        connection = psycopg2.connect(server_url(), connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        reason = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        pytest.fail(
-            f"the verifier's integration tests need a PostgreSQL they may create databases in; "
-            f"none reachable at {server_url().rsplit('@', 1)[-1]} ({reason}). Start one on 127.0.0.1:5432 "
-            "(user postgres, trust auth) or set TEST_DATABASE_URL=postgresql://user:password@host:5432/postgres",
-            pytrace=False,
-        )
-    connection.autocommit = True
-    return connection
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything here needs the server: `-m "not postgres"` deselects it."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
-def verify_db() -> Iterator[VerifyDb]:
-    """A database created for this test (emd_test_<random>) and dropped after it, with its connection."""
-    name = f"emd_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_connection()
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = f"{server_url().rsplit('/', 1)[0]}/{name}"
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
+def verify_db(scratch_database: ScratchDatabase) -> Iterator[VerifyDb]:
+    """The shared scratch database (tests/conftest.py) with an autocommit connection for fixtures."""
+    conn = scratch_database.connect()
     try:
-        yield VerifyDb(name=name, url=url, conn=conn)
+        yield VerifyDb(name=scratch_database.name, url=scratch_database.url, conn=conn)
     finally:
         conn.close()
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.close()
 
 
 @pytest.fixture

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
 import psycopg2.extensions
-
-DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def server_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER_URL
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import psycopg2.extensions
@@ -78,7 +77,6 @@ def test_slow_assertion_is_cut_by_the_statement_timeout(verify_conn: Conn) -> No
 def test_assertion_waiting_on_a_lock_gives_up(verify_db: VerifyDb, verify_conn: Conn) -> None:
     orders(verify_db)
     holder = verify_db.connect()
-    released = threading.Event()
     try:
         with holder.cursor() as cur:
             cur.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")  # a migration holding the table
@@ -88,7 +86,6 @@ def test_assertion_waiting_on_a_lock_gives_up(verify_db: VerifyDb, verify_conn: 
     finally:
         holder.rollback()
         holder.close()
-        released.set()
 
     assert detail(result, "assertion[1]") == "canceling statement due to lock timeout (in: SELECT 1 FROM orders)"
 
