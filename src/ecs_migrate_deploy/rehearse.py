@@ -7,8 +7,10 @@ rehearsal and dropped after it (never one the rehearsal did not create).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import time
 import uuid
 from collections import defaultdict, deque
@@ -25,7 +27,7 @@ from psycopg2 import sql
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
 from ecs_migrate_deploy.emulation.moto_seams import RolloutState, TaskOutcome, TaskRunner
 from ecs_migrate_deploy.emulation.world import DbSecret, WorldSpec
-from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
+from ecs_migrate_deploy.local_migrations import LocalMigrationRunner, choose_command
 from ecs_migrate_deploy.progress import ProgressTracker, StateLine
 from ecs_migrate_deploy.template import load_template
 
@@ -278,10 +280,14 @@ def rehearse(
                 tracker(event)
 
             name = f"rehearsal-{uuid.uuid4().hex[:8]}"
+            if on_note and scenario != "task-fails-to-start":
+                configured = parameters.get("MigrationCommand", "npx prisma migrate deploy")
+                with contextlib.suppress(ValueError):
+                    on_note(
+                        f"migration command: {choose_command(migrations, shlex.split(migrate_command or configured)).how}"
+                    )
             arn = emulator.start(raw_input, name=name)
             report = emulator.wait(arn, timeout=900, on_event=feed)
-            if on_note and local.chosen:
-                on_note(f"migration command: {local.chosen}")
             record = _read_record(emulator, name)
     outcome = (record or {}).get("outcome") or ("Succeeded" if report.status == "SUCCEEDED" else "Failed")
     return RehearsalResult(
