@@ -102,3 +102,44 @@ def test_manual_start_by_tag_deploys_by_digest(make_pipeline: PipelineFactory) -
         "taskDefinition"
     ]["containerDefinitions"][0]["image"]
     assert image.endswith("@" + world.digests["v1.1.0"])
+
+
+def test_expected_migration_missing_fails_verification_before_the_rollout(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline("shop")
+    before = pipeline.world.service("web")["taskDefinition"]
+
+    report = pipeline.run(
+        {"image_tag": "v1.1.0", "options": {"expected_migration": "20250401000000_refunds"}}, name="expects-refunds"
+    )
+
+    assert (report.status, report.error) == ("FAILED", "SchemaVerificationFailed")
+    assert "expected-migration" in (report.cause or "") and "20250401000000_refunds" in (report.cause or "")
+    assert pipeline.world.service("web")["taskDefinition"] == before
+
+
+def test_expected_migration_and_assertions_that_hold_let_the_rollout_proceed(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline(
+        "shop",
+        parameters={
+            "VerifyAssertions": "SELECT 1 FROM information_schema.columns WHERE table_name = 'Order' AND column_name = 'status'"
+        },
+    )
+
+    report = pipeline.run(
+        {"image_tag": "v1.1.0", "options": {"expected_migration": "20250310083000_order_status"}}, name="expects-status"
+    )
+
+    assert report.status == "SUCCEEDED", (report.error, report.cause)
+    checks = {c["name"]: c["passed"] for c in report.visits("Verify")[0].output["verification"]["checks"]}
+    assert checks["expected-migration"] and checks["assertion[1]"]
+
+
+def test_a_failing_assertion_stops_the_deployment(make_pipeline: PipelineFactory) -> None:
+    pipeline = make_pipeline(
+        "shop", parameters={"VerifyAssertions": "SELECT 1 FROM information_schema.tables WHERE table_name = 'payments'"}
+    )
+
+    report = pipeline.run({"image_tag": "v1.1.0"}, name="needs-payments")
+
+    assert (report.status, report.error) == ("FAILED", "SchemaVerificationFailed")
+    assert "assertion[1]" in (report.cause or "")
