@@ -39,11 +39,27 @@ typecheck: install
 static: install
 	$(BIN)/python -m pytest -q tests/static
 
-test: install
+# checkov pins packages the main venv also needs at other versions: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(CHECKOV_VENV)/bin/checkov --framework cloudformation --skip-download --quiet --compact
+
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+test: install $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 	$(BIN)/python tests/check_postgres.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions/
+	@# checkov on the template as written, then as deployed (SAM's transform makes the IAM roles);
+	@# a failed check fails the build, a skip needs an inline reason in template.yaml's Metadata.
+	$(CHECKOV) -f template.yaml
+	@out=$$(mktemp -d) && $(BIN)/python tests/hardening/sam_translation.py $$out/template.json \
+	  && $(CHECKOV) -f $$out/template.json; status=$$?; rm -rf $$out; exit $$status
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
 
 demo: install
@@ -54,7 +70,8 @@ demo-failure: install
 	$(BIN)/ecs-migrate-deploy rehearse --migrations examples/shop --scenario rollout-fails; test $$? -eq 1
 
 bench: install
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@# benchmarks/_*.py are their shared helpers, not benchmarks
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,17 +1,28 @@
-"""The `ecs-migrate-deploy` command: rehearse a deployment locally (more operator commands to come)."""
+"""The `ecs-migrate-deploy` command: rehearse a deployment locally, and operate a deployed stack.
+
+Each command parses its options and delegates: `rehearse` to ecs_migrate_deploy.rehearse, the
+operator commands to ecs_migrate_deploy.operator (imported when run, so `--help` stays fast).
+Exit codes: 0 done / deployment succeeded, 1 the deployment failed, 2 could not do what was asked.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ecs_migrate_deploy.progress import StateLine
+from ecs_migrate_deploy.console import ProgressPrinter
+
+if TYPE_CHECKING:
+    from ecs_migrate_deploy.operator.stack import Operator
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="A release phase for Amazon ECS.")
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,21 +70,7 @@ def rehearse(
 
     console = Console(stderr=json_output, highlight=False, soft_wrap=True)
     quiet = json_output
-
-    def on_state(line: StateLine) -> None:
-        if quiet:
-            return
-        mark = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "waited": "[dim]…[/]"}[line.status]
-        detail = escape(line.detail)
-        console.print(f" {mark} {line.name:<18} [dim]{line.seconds:6.2f}s[/]  {detail}")
-
-    def on_output(text: str) -> None:
-        if not quiet:
-            console.print(f"   [dim]│[/] {escape(text)}")
-
-    def on_note(text: str) -> None:
-        if not quiet:
-            console.print(f"   [dim]{escape(text)}[/]")
+    printer = ProgressPrinter(console, quiet=quiet)
 
     try:
         params = parse_parameters(parameter or [])
@@ -88,9 +85,9 @@ def rehearse(
             migrate_command=migrate_command,
             scenario=scenario,
             keep_database=keep_database,
-            on_state=on_state,
-            on_output=on_output,
-            on_note=on_note,
+            on_state=printer.state,
+            on_output=printer.output,
+            on_note=printer.note,
         )
     except UsageError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -133,6 +130,238 @@ def schema_summary(objects: list[str]) -> str:
         f"{n} {kind}{'es' if kind == 'index' and n != 1 else 's' if n != 1 else ''}" for kind, n in counts.items()
     )
     return text + (f" (tables: {', '.join(tables)})" if tables else "")
+
+
+# ---- operator commands: a deployed stack, through real AWS APIs ----------------------------------
+
+StackName = Annotated[
+    str | None,
+    typer.Option(
+        "--stack-name", help="The deployed stack (default: stack_name in ./samconfig.toml).", show_default=False
+    ),
+]
+ConfigEnv = Annotated[
+    str, typer.Option("--config-env", help="samconfig.toml environment that names the default stack, as for `sam`.")
+]
+Region = Annotated[
+    str | None, typer.Option("--region", help="AWS region (default: AWS_REGION or your profile's).", show_default=False)
+]
+Profile = Annotated[
+    str | None,
+    typer.Option("--profile", help="AWS named profile (default: the standard credential chain).", show_default=False),
+]
+Interval = Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between two reads of the history.")]
+Watch = Annotated[bool, typer.Option("--watch", help="Follow the execution until it ends (exit code = outcome).")]
+ExecutionArg = Annotated[
+    str | None, typer.Argument(help="Execution name or ARN (of this stack's state machine).", show_default=False)
+]
+Latest = Annotated[bool, typer.Option("--latest", help="The newest execution instead of a named one.")]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@contextmanager
+def _operator_errors() -> Iterator[None]:
+    """Problems the person can fix, and AWS errors, as one line on stderr and exit code 2."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ecs_migrate_deploy.operator import OperatorError
+
+    try:
+        yield
+    except OperatorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except (BotoCoreError, ClientError) as exc:
+        typer.echo(f"error: AWS: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _connect(stack_name: str | None, config_env: str, region: str | None, profile: str | None) -> Operator:
+    from ecs_migrate_deploy.operator.stack import connect
+
+    return connect(stack_name, config_env, region, profile)
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+@app.command()
+def start(
+    tag: Annotated[str | None, typer.Option(help="Deploy the image with this tag.", show_default=False)] = None,
+    digest: Annotated[
+        str | None, typer.Option(help="Deploy the image with this digest (sha256:...).", show_default=False)
+    ] = None,
+    skip_snapshot: Annotated[
+        bool, typer.Option("--skip-snapshot", help="No pre-deploy snapshot (the stack must allow it).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Resolve and lock only; touch nothing.")] = False,
+    expected_migration: Annotated[
+        str | None,
+        typer.Option(help="Fail the verification unless this migration is applied afterwards.", show_default=False),
+    ] = None,
+    watch: Watch = False,
+    interval: Interval = 2.0,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Start a deployment of an image (by tag or digest) through the stack's state machine."""
+    from ecs_migrate_deploy.operator import OperatorError
+    from ecs_migrate_deploy.operator.executions import execution_name, manual_input
+    from ecs_migrate_deploy.operator.executions import start as start_execution
+    from ecs_migrate_deploy.operator.render import print_started
+
+    console = _console()
+    with _operator_errors():
+        execution_input = manual_input(
+            tag=tag, digest=digest, skip_snapshot=skip_snapshot, dry_run=dry_run, expected_migration=expected_migration
+        )
+        operator = _connect(stack_name, config_env, region, profile)
+        if skip_snapshot and operator.stack.parameters.get("AllowSkipSnapshot") != "true":
+            raise OperatorError(f"stack {operator.stack.name!r} does not allow --skip-snapshot (AllowSkipSnapshot)")
+        started = start_execution(operator, execution_input, execution_name("manual", tag or digest or ""))
+        print_started(console, started)
+        if watch:
+            raise typer.Exit(_watch(operator, started.arn, interval, console))
+
+
+def _watch(operator: Operator, arn: str, interval: float, console: Console) -> int:
+    from ecs_migrate_deploy.operator.watch import watch_and_report
+
+    console.print()
+    return watch_and_report(operator.client("stepfunctions"), arn, console, interval=interval)
+
+
+@app.command()
+def watch(
+    execution: ExecutionArg = None,
+    latest: Latest = False,
+    interval: Interval = 2.0,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Follow an execution state by state, with the migration's log; exit 0 if it succeeded, 1 if not."""
+    from ecs_migrate_deploy.operator.executions import execution_arn
+
+    with _operator_errors():
+        operator = _connect(stack_name, config_env, region, profile)
+        arn = execution_arn(operator, execution, latest)
+        raise typer.Exit(_watch(operator, arn, interval, _console()))
+
+
+@app.command()
+def status(
+    service: Annotated[str | None, typer.Option(help="Only this service.", show_default=False)] = None,
+    json_output: JsonOutput = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """What each service runs (the last successful deployment) and whether a deployment is under way."""
+    from ecs_migrate_deploy.operator.render import print_running, status_table
+    from ecs_migrate_deploy.operator.status import status as read_status
+
+    with _operator_errors():
+        operator = _connect(stack_name, config_env, region, profile)
+        current = read_status(operator, service)
+    if json_output:
+        sys.stdout.write(json.dumps(current.as_json()) + "\n")
+        return
+    console = _console()
+    console.print(status_table(current, f"{operator.stack.name} · cluster {operator.stack.cluster}"))
+    console.print()
+    print_running(console, current)
+
+
+@app.command()
+def history(
+    service: Annotated[str | None, typer.Option(help="Only deployments of this service.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many deployments, newest first.")] = 20,
+    json_output: JsonOutput = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Past deployments, newest first: outcome, image, when, how long, snapshot, deployment id."""
+    from ecs_migrate_deploy.operator.records import deployments
+    from ecs_migrate_deploy.operator.render import history_table
+
+    with _operator_errors():
+        operator = _connect(stack_name, config_env, region, profile)
+        stack = operator.stack
+        rows = list(islice(deployments(operator.client("dynamodb"), stack.table_name, stack.cluster, service), limit))
+    if json_output:
+        sys.stdout.write(json.dumps([row.as_json() for row in rows]) + "\n")
+        return
+    scope = f"service {service}" if service else f"cluster {stack.cluster}"
+    _console().print(history_table(rows, f"{stack.name} · {scope} · last {len(rows)}"))
+
+
+@app.command()
+def rollback(
+    to: Annotated[
+        str, typer.Option("--to", help="A deployment id (see `history`), or 'previous'.", show_default=False)
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Resolve and lock only; touch nothing.")] = False,
+    watch: Watch = False,
+    interval: Interval = 2.0,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Deploy a recorded image again WITHOUT migrating: the database is not touched."""
+    from ecs_migrate_deploy.operator.executions import execution_name, manual_input
+    from ecs_migrate_deploy.operator.executions import start as start_execution
+    from ecs_migrate_deploy.operator.render import print_started, short_digest
+    from ecs_migrate_deploy.operator.rollback import rollback_target
+
+    console = _console()
+    with _operator_errors():
+        operator = _connect(stack_name, config_env, region, profile)
+        target = rollback_target(operator, to)
+        digest = str(target.image_digest)
+        execution_input = manual_input(digest=digest, dry_run=dry_run, rollback=True)
+        console.print(
+            f"[bold]Rolling back[/] {', '.join(operator.stack.services)} to deployment {escape(target.deployment_id)}: "
+            f"{escape(target.image_tag or '-')} {short_digest(digest)}"
+        )
+        console.print(
+            "[bold yellow]The database is not touched[/]: no snapshot, no migration, no verification. "
+            "The schema stays as the newer migrations left it; that image must work with it."
+        )
+        started = start_execution(operator, execution_input, execution_name("rollback", target.image_tag or digest))
+        print_started(console, started)
+        if watch:
+            raise typer.Exit(_watch(operator, started.arn, interval, console))
+
+
+@app.command()
+def logs(
+    execution: ExecutionArg = None,
+    latest: Latest = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """The migration task's whole log output (CloudWatch Logs), for an execution that ran one."""
+    from ecs_migrate_deploy.operator.executions import execution_arn
+    from ecs_migrate_deploy.operator.logs import execution_log_location, log_lines
+
+    with _operator_errors():
+        operator = _connect(stack_name, config_env, region, profile)
+        arn = execution_arn(operator, execution, latest)
+        group, stream = execution_log_location(operator.client("stepfunctions"), arn)
+        typer.echo(f"# {group} {stream}", err=True)
+        for line in log_lines(operator.client("logs"), group, stream):
+            typer.echo(line)
 
 
 def main() -> None:

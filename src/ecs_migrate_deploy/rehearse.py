@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import psycopg2
+from deploy_pipeline.aws.table import deployments_key
 from psycopg2 import sql
 
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
@@ -308,7 +309,7 @@ def _read_record(emulator: Emulator, deployment: str) -> dict[str, Any] | None:
     items = emulator.client("dynamodb").query(
         TableName=world.table_name,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{world.cluster_name}"}},
+        ExpressionAttributeValues={":pk": {"S": deployments_key(world.cluster_name)}},
     )["Items"]
     for item in items:
         if item["deployment_id"]["S"] == deployment:

@@ -405,6 +405,13 @@ def _all_statements() -> Iterator[tuple[str, dict[str, Any]]]:
                 yield name, statement
 
 
+def _key_policy_statements() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Statements of the KMS key policies, where `Resource: "*"` means the key itself."""
+    for name, res in resources("AWS::KMS::Key").items():
+        for statement in _document_statements(res["Properties"]["KeyPolicy"]):
+            yield name, statement
+
+
 def _wildcard(statement: Mapping[str, Any]) -> bool:
     return any(r == "*" for raw in _as_list(statement.get("Resource")) for r in _branches(raw))
 
@@ -447,9 +454,25 @@ def test_every_resource_star_line_is_explained_by_a_comment_above_it() -> None:
     # Every wildcard in the parsed template is written in that greppable form.
     inline = sum(
         1 for _, statement in _all_statements() if _wildcard(statement) and not _from_policy_template(statement)
-    )
+    ) + sum(1 for _, statement in _key_policy_statements() if _wildcard(statement))
     assert inline == len(wildcard_lines), 'write every wildcard resource as its own `Resource: "*"` line'
 
 
 def _from_policy_template(statement: Mapping[str, Any]) -> bool:
     return any(statement in _as_list(t["Definition"].get("Statement")) for t in _sam_policy_templates().values())
+
+
+def test_key_policies_name_their_principals() -> None:
+    """The account (delegating to IAM) or a named AWS service held to this account: never anyone."""
+    statements = list(_key_policy_statements())
+    assert statements, "no KMS key policy"
+    for owner, statement in statements:
+        principal = statement.get("Principal")
+        assert isinstance(principal, dict) and "NotPrincipal" not in statement, f"{owner}: {statement}"
+        if "Service" in principal:
+            condition = statement.get("Condition") or {}
+            assert (condition.get("StringEquals") or {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"}, (
+                f"{owner}: {principal['Service']} must be held to this account (aws:SourceAccount)"
+            )
+        else:
+            assert principal == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}, owner

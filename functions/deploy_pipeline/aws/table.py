@@ -20,6 +20,21 @@ def lock_key(cluster: str, service: str) -> str:
     return f"LOCK#{cluster}/{service}"
 
 
+def deployments_key(cluster: str) -> str:
+    """Partition of a cluster's deployment records (sort key `<started_at>#<deployment_id>`)."""
+    return f"DEPLOYMENTS#{cluster}"
+
+
+def current_key(cluster: str, service: str) -> str:
+    """A service's last successful deployment (sort key `CURRENT`)."""
+    return f"SERVICE#{cluster}/{service}"
+
+
+def baseline_key(deployment_id: str) -> str:
+    """The schema fingerprint taken before a deployment's migration (sort key `FINGERPRINT`)."""
+    return f"BASELINE#{deployment_id}"
+
+
 @dataclass(frozen=True)
 class LockHolder:
     execution: str
@@ -91,7 +106,7 @@ def put_record(table: str, cluster: str, record: dict[str, Any], services: list[
     dynamodb = clients.dynamodb()
     body = json.dumps(record, default=str, sort_keys=True)
     item: dict[str, Any] = {
-        "pk": {"S": f"DEPLOYMENTS#{cluster}"},
+        "pk": {"S": deployments_key(cluster)},
         "sk": {"S": f"{record['started_at']}#{record['deployment_id']}"},
         "deployment_id": {"S": record["deployment_id"]},
         "outcome": {"S": record["outcome"]},
@@ -103,7 +118,7 @@ def put_record(table: str, cluster: str, record: dict[str, Any], services: list[
             dynamodb.put_item(
                 TableName=table,
                 Item={
-                    "pk": {"S": f"SERVICE#{cluster}/{service}"},
+                    "pk": {"S": current_key(cluster, service)},
                     "sk": {"S": "CURRENT"},
                     "deployment_id": {"S": record["deployment_id"]},
                     "record": {"S": body},
@@ -115,7 +130,7 @@ def put_baseline(table: str, deployment_id: str, blob: bytes, expires_at: int) -
     clients.dynamodb().put_item(
         TableName=table,
         Item={
-            "pk": {"S": f"BASELINE#{deployment_id}"},
+            "pk": {"S": baseline_key(deployment_id)},
             "sk": {"S": "FINGERPRINT"},
             "data": {"B": blob},
             "expires_at": {"N": str(expires_at)},
@@ -126,7 +141,7 @@ def put_baseline(table: str, deployment_id: str, blob: bytes, expires_at: int) -
 def get_baseline(table: str, deployment_id: str) -> bytes | None:
     item = (
         clients.dynamodb()
-        .get_item(TableName=table, Key={"pk": {"S": f"BASELINE#{deployment_id}"}, "sk": {"S": "FINGERPRINT"}})
+        .get_item(TableName=table, Key={"pk": {"S": baseline_key(deployment_id)}, "sk": {"S": "FINGERPRINT"}})
         .get("Item")
     )
     return bytes(item["data"]["B"]) if item else None

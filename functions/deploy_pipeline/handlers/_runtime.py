@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from deploy_pipeline.errors import AwsCallFailed, TransientAwsError
-from deploy_pipeline.observability import logger, metrics, tracer
+from deploy_pipeline.observability import logger, metrics
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,13 +60,12 @@ def translate_aws_error(exc: Exception) -> Exception:
 def pipeline_handler(
     model: type[M],
 ) -> Callable[[Callable[[M], BaseModel]], Callable[[dict[str, Any], Any], Any]]:
-    """Turn `fn(parsed_model) -> result_model` into a Lambda handler with logging, tracing, metrics."""
+    """Turn `fn(parsed_model) -> result_model` into a Lambda handler with logging and metrics."""
 
     def decorate(fn: Callable[[M], BaseModel]) -> Callable[[dict[str, Any], Any], Any]:
         @functools.wraps(fn)
         @logger.inject_lambda_context(correlation_id_path="execution.name", clear_state=True)
         @metrics.log_metrics
-        @tracer.capture_lambda_handler(capture_response=False)
         def handler(event: dict[str, Any], context: Any) -> Any:
             parsed = model.model_validate(event)
             try:

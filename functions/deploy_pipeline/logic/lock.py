@@ -9,7 +9,7 @@ from __future__ import annotations
 from deploy_pipeline.aws import table
 from deploy_pipeline.errors import DeploymentInProgress
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, now
-from deploy_pipeline.models.state import LockResult, PipelineState
+from deploy_pipeline.models.state import LockResult, PipelineState, RecordInput
 from deploy_pipeline.settings import Settings
 
 
@@ -52,8 +52,8 @@ def acquire(state: PipelineState, settings: Settings) -> LockResult:
     )
 
 
-def release(state: PipelineState, settings: Settings) -> LockResult:
-    """Delete the locks this execution holds; never someone else's."""
+def release(state: RecordInput, settings: Settings) -> LockResult:
+    """Delete the locks this execution holds; never someone else's (none when Resolve refused the input)."""
     keys = state.lock.keys if state.lock else []
     for key in keys:
         table.release_lock(settings.table_name, key, state.execution.name)

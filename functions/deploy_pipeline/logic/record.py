@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 from deploy_pipeline.aws import notify, rds, table
 from deploy_pipeline.logic.polling import now
@@ -123,16 +126,51 @@ def _database_lines(state: RecordInput) -> list[str]:
     return lines
 
 
+def phase_starts(state: RecordInput) -> dict[str, datetime]:
+    """When each phase that ran began, as its start Lambda recorded it."""
+    starts = {
+        "snapshot": state.snapshot.started_at if state.snapshot else None,
+        "migration": state.migration.started_at if state.migration else None,
+        "verify": state.verification.started_at if state.verification else None,
+        "rollout": state.rollout.started_at if state.rollout else None,
+        "rollback": state.rollback.started_at if state.rollback else None,
+    }
+    return {name: at for name, at in starts.items() if at is not None}
+
+
+def phase_seconds(state: RecordInput, finished: datetime) -> dict[str, float]:
+    """Each phase from its start to the next phase's start (the last one: to `finished`).
+
+    The baseline fingerprint counts in `snapshot`; a Verify that failed has no result, so its time
+    counts in `migration`.
+    """
+    ordered = sorted(phase_starts(state).items(), key=lambda item: item[1])
+    if not ordered:
+        return {}
+    ends = [at for _, at in ordered[1:]] + [finished]
+    return {
+        name: round(max((end - start).total_seconds(), 0.0), 1)
+        for (name, start), end in zip(ordered, ends, strict=True)
+    }
+
+
+def emit_phase_durations(durations: dict[str, float]) -> None:
+    """`PhaseDuration` (Seconds) per phase, dimensions service + phase.
+
+    One EMF document per phase: the handler's shared Metrics object has a single dimension set per
+    flush (service + outcome, for `Deployments`), and a phase dimension there would split that metric.
+    """
+    for phase, seconds in durations.items():
+        emf = AmazonCloudWatchEMFProvider()
+        emf.add_dimension(name="phase", value=phase)
+        emf.add_metric(name="PhaseDuration", unit="Seconds", value=seconds)
+        emf.flush_metrics()
+
+
 def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -> dict[str, Any]:
     """The deployment record: ids, digests, evidence and durations; never a secret."""
     finished = now()
     plan = state.plan
-    phases = {
-        "snapshot": state.snapshot.started_at if state.snapshot else None,
-        "migration": state.migration.started_at if state.migration else None,
-        "rollout": state.rollout.started_at if state.rollout else None,
-        "rollback": state.rollback.started_at if state.rollback else None,
-    }
     record: dict[str, Any] = {
         "deployment_id": plan.deployment_id if plan else state.execution.name,
         "execution_arn": state.execution.arn,
@@ -142,7 +180,7 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
         "outcome": outcome,
         "error": error,
         "cause": cause,
-        "phase_started_at": {k: v.isoformat() for k, v in phases.items() if v},
+        "phase_started_at": {k: v.isoformat() for k, v in phase_starts(state).items()},
     }
     if plan:
         record.update(
@@ -179,7 +217,9 @@ def record_outcome(state: RecordInput, settings: Settings) -> RecordResult:
     services = [s.name for s in state.plan.services] if state.plan else []
     metrics.add_dimension(name="outcome", value=outcome)
     metrics.add_metric(name="Deployments", unit="Count", value=1)
+    finished = datetime.fromisoformat(record["finished_at"])
     steps: dict[str, Callable[[], object]] = {
+        "metrics": lambda: emit_phase_durations(phase_seconds(state, finished)),
         "record": lambda: table.put_record(settings.table_name, settings.cluster_name, record, services),
         "sns": lambda: notify.publish_sns(settings.topic_arn, _subject(state, outcome), _message(record), outcome),
         "event": lambda: notify.put_event(

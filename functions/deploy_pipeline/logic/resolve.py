@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import json
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from deploy_pipeline.aws import ecr, ecs, rds
 from deploy_pipeline.errors import ConfigurationError, InvalidInput
+from deploy_pipeline.logic.identifiers import safe_deployment_id
 from deploy_pipeline.models.inputs import EcrPushEvent, ManualInput, ManualOptions, is_ecr_event
 from deploy_pipeline.models.state import (
     DatabaseTarget,
@@ -24,18 +25,42 @@ from deploy_pipeline.settings import Settings
 Trigger = Literal["ecr-push", "manual"]
 
 
+# A real ECR push event is under 2 KB and the largest valid manual input under 1 KB; anything near
+# Step Functions' 256 KB is junk, refused before any field of it is looked at.
+MAX_INPUT_BYTES = 16 * 1024
+
+
+def printable(text: str, limit: int) -> str:
+    """`text` on one line of at most `limit` characters: line breaks, control and invisible characters
+    (bidi overrides, zero-width spaces) escaped, so a reason cannot forge log lines or hide its content."""
+    escaped = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
 def describe_validation_error(what: str, exc: ValidationError) -> str:
-    """One line a person can act on: the first problems, with where they are."""
+    """One line a person can act on: the first problems, with where they are (field names included:
+    an unknown field's name comes from the input, hence `printable`)."""
     parts = []
     for err in exc.errors()[:3]:
-        where = (".".join(str(p) for p in err["loc"]) or what)[:80]
-        parts.append(f"{where}: {err['msg']}")
+        where = printable(".".join(str(p) for p in err["loc"]) or what, 80)
+        parts.append(f"{where}: {printable(err['msg'], 200)}")
     more = len(exc.errors()) - 3
     return f"invalid {what}: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
+def input_size(raw: Any) -> int:
+    """Bytes of the input as JSON (lone surrogates, which JSON can carry, counted rather than refused)."""
+    return len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+
 def parse_request(raw: Any, settings: Settings) -> tuple[Trigger, str | None, str | None, ManualOptions]:
     """(trigger, tag, digest, options) from the raw input, or InvalidInput with a one-line reason."""
+    size = input_size(raw)
+    if size > MAX_INPUT_BYTES:
+        raise InvalidInput(
+            f"the input is {size} bytes; a deployment request (an ECR push event or a manual input) "
+            f"is at most {MAX_INPUT_BYTES} bytes"
+        )
     if is_ecr_event(raw):
         detail = raw.get("detail") if isinstance(raw.get("detail"), dict) else {}
         action, result = detail.get("action-type"), detail.get("result")
@@ -81,12 +106,6 @@ def tag_allowed(tag: str, prefix: str | None) -> bool:
 
 def tag_filter_text(settings: Settings) -> str:
     return f"prefix {settings.tag_prefix!r}" if settings.tag_prefix else "every tag except 'latest'"
-
-
-def safe_deployment_id(execution_name: str) -> str:
-    """Execution names may hold characters ECS `startedBy` and RDS identifiers reject."""
-    cleaned = re.sub(r"[^A-Za-z0-9-]+", "-", execution_name).strip("-")
-    return re.sub(r"-{2,}", "-", cleaned)[:80] or "deployment"
 
 
 def resolve(start: StartInput, settings: Settings) -> ResolveOutput:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from deploy_pipeline.aws import ecs, rds
 from deploy_pipeline.errors import RollbackFailed
+from deploy_pipeline.logic.identifiers import derived_identifier
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now
 from deploy_pipeline.logic.rollout import watch
 from deploy_pipeline.models.state import DatabaseRollback, PipelineState, RollbackResult, ServiceRollout
@@ -75,7 +76,9 @@ def _database(state: PipelineState, settings: Settings) -> DatabaseRollback | No
     if state.migration is None:
         return None
     snapshot = state.snapshot.snapshot_id if state.snapshot and state.snapshot.done else None
-    restored = f"restored-{state.plan.deployment_id}"[:63].rstrip("-")
+    # RDS instance and cluster identifiers are at most 63 characters; a cut id keeps a hash, so a
+    # retried rollback finds its own restore and never mistakes another deployment's for it.
+    restored = derived_identifier("restored-", state.plan.deployment_id, 63)
     command = rds.restore_command(state.plan.database, snapshot, restored) if snapshot else None
     if settings.db_rollback_policy == "restore" and snapshot:
         rds.restore_snapshot(state.plan.database, snapshot, restored)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from deploy_pipeline.aws import rds
 from deploy_pipeline.errors import SnapshotFailed, SnapshotTimedOut
+from deploy_pipeline.logic.identifiers import derived_identifier
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now
 from deploy_pipeline.models.state import PipelineState, SnapshotResult
 from deploy_pipeline.settings import Settings
 
 
 def snapshot_id(deployment_id: str) -> str:
-    return f"{rds.SNAPSHOT_PREFIX}{deployment_id}"[:255].rstrip("-")
+    """`pre-deploy-<deployment id>`: a valid RDS snapshot identifier (at most 255 characters)."""
+    return derived_identifier(rds.SNAPSHOT_PREFIX, deployment_id, 255)
 
 
 def start(state: PipelineState, settings: Settings) -> SnapshotResult:

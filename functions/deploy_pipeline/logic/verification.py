@@ -32,12 +32,15 @@ def capture_baseline(state: PipelineState, settings: Settings) -> SchemaBaseline
         fingerprint.to_bytes(),
         int((now() + BASELINE_TTL).timestamp()),
     )
-    return SchemaBaseline(fingerprint_key=f"BASELINE#{state.plan.deployment_id}", objects=fingerprint.object_count)
+    return SchemaBaseline(
+        fingerprint_key=table.baseline_key(state.plan.deployment_id), objects=fingerprint.object_count
+    )
 
 
 def verify_schema(state: PipelineState, settings: Settings) -> VerificationResult:
     from deploy_pipeline import verify
 
+    started = now()
     baseline = None
     if state.baseline is not None:
         blob = table.get_baseline(settings.table_name, state.plan.deployment_id)
@@ -61,4 +64,4 @@ def verify_schema(state: PipelineState, settings: Settings) -> VerificationResul
             f"({len(failed)} check{'s' if len(failed) != 1 else ''}): "
             + "; ".join(f"{c.name}: {c.detail}" for c in failed)
         )
-    return result
+    return result.model_copy(update={"started_at": started})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 # OCI tag grammar (max 128); ECR accepts the same.
 ImageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")]
@@ -58,14 +58,18 @@ class EcrPushEvent(BaseModel):
 
 
 class ManualOptions(BaseModel):
-    """What a person may ask for when starting by hand; the stack decides what is allowed."""
+    """What a person may ask for when starting by hand; the stack decides what is allowed.
+
+    The switches are JSON booleans only: "false", 0 or "no" are refused rather than guessed at
+    (pydantic's lax mode would read "yes" as true and "off" as false).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    skip_snapshot: bool = False
-    dry_run: bool = False
+    skip_snapshot: StrictBool = False
+    dry_run: StrictBool = False
     expected_migration: MigrationName | None = None
-    rollback: bool = Field(
+    rollback: StrictBool = Field(
         default=False,
         description="Deploy a previously recorded image without migrating: the database is not touched.",
     )

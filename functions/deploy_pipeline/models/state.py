@@ -7,11 +7,19 @@ never a secret, and stays far below the 256 KB state limit (log tails are trunca
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from deploy_pipeline.models.inputs import ImageDigest, ImageTag, ManualOptions, MigrationName
+
+DEPLOYMENT_ID_MAX_LENGTH = 80  # Step Functions' own limit for execution names
+# Made from the execution name by logic.identifiers.safe_deployment_id, and checked again by every
+# handler that reads a plan: it goes into RDS identifiers (letters, digits, single hyphens, no
+# trailing hyphen, case-insensitive), ECS startedBy ([A-Za-z0-9_-]{1,128}) and tag values.
+DeploymentId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=DEPLOYMENT_ID_MAX_LENGTH)
+]
 
 Outcome = Literal["Succeeded", "Failed", "RolledBack", "RollbackFailed", "NoOp", "DryRun"]
 
@@ -54,7 +62,7 @@ class PlanOptions(ManualOptions):
 
 
 class DeploymentPlan(_Model):
-    deployment_id: str
+    deployment_id: DeploymentId
     trigger: Literal["ecr-push", "manual"]
     image: ImageRef
     cluster: str
@@ -116,6 +124,7 @@ class CheckOutcome(_Model):
 class VerificationResult(_Model):
     tool: str
     passed: bool
+    started_at: datetime | None = None
     applied_count: int = 0
     latest_applied: MigrationName | None = None
     checks: list[CheckOutcome] = Field(default_factory=list)
@@ -183,7 +192,7 @@ class PipelineState(_PhaseResults):
 
 
 class RecordInput(_PhaseResults):
-    """Record runs on every path, including a failed Resolve, so the plan may be missing."""
+    """Record and ReleaseLock run on every path, including a failed Resolve, so the plan may be missing."""
 
     plan: DeploymentPlan | None = None
     input: Any = None

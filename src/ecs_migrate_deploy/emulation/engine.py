@@ -178,6 +178,11 @@ class Emulator:
     log level). `on_event` is called from `wait`'s polling loop with each new history event.
     `quiet_moto` silences moto's SFN interpreter, which logs every failed state at ERROR on stderr
     (a caught error is normal flow here; the history has the details).
+    `endpoint_url` (e.g. `http://127.0.0.1:5123`) targets a moto server running in THIS process
+    (`ThreadedMotoServer`) instead of starting `mock_aws`: every boto3 client, the handlers' included,
+    then talks HTTP to it, so another process (the operator CLI) sees the same emulated account. The
+    seams still apply, as they patch moto's classes; the server's config (execute_state_machine,
+    use_docker=False) and MOTO_PORT are the caller's to set.
     """
 
     spec: WorldSpec = field(default_factory=WorldSpec)
@@ -195,6 +200,7 @@ class Emulator:
     metrics_namespace: str = "ecs-migrate-deploy"
     quiet_moto: bool = True
     emulated_clock: bool = True
+    endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
         self.seams = MotoSeams(
@@ -236,8 +242,11 @@ class Emulator:
         os.environ["AWS_REGION"] = self.spec.region
         os.environ["MOTO_ACCOUNT_ID"] = self.spec.account  # moto's ARNs then match the spec's
         try:
-            self._mock = mock_aws(config=MOTO_CONFIG)
-            self._mock.start()
+            if self.endpoint_url:
+                os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+            else:
+                self._mock = mock_aws(config=MOTO_CONFIG)
+                self._mock.start()
             self.seams.install()
             # The functions are created with the overridden parameters: each invocation runs with its
             # function's own environment, as on AWS.

@@ -387,7 +387,9 @@ class TaskOutcome:
 
     `exit_code` None means the task stopped without running its container (then `stop_code` is
     usually "TaskFailedToStart" and `stopped_reason` e.g. "CannotPullContainerError: ...").
-    `running_polls` is how many DescribeTasks calls report RUNNING before it reports STOPPED.
+    `running_polls` is how many DescribeTasks calls report RUNNING before it reports STOPPED;
+    `still_running`, if given, is asked after those, and the task stays RUNNING while it says True
+    (e.g. until the pipeline's emulated clock has passed the task's planned end, for a timeline).
     """
 
     exit_code: int | None
@@ -396,6 +398,7 @@ class TaskOutcome:
     stop_code: str | None = "EssentialContainerExited"
     container_reason: str | None = None
     running_polls: int = 0
+    still_running: Callable[[], bool] | None = None
 
     @classmethod
     def exited(cls, exit_code: int, output_lines: Sequence[str] = (), *, running_polls: int = 0) -> TaskOutcome:
@@ -546,11 +549,11 @@ class EcsTasks(Seam):
             managed = self._managed.get(task.task_arn)
             if managed is None or managed.stopped:
                 return
-            if managed.outcome is None or managed.polls_left > 0:
+            outcome = managed.outcome
+            if outcome is None or managed.polls_left > 0 or (outcome.still_running and outcome.still_running()):
                 managed.polls_left = max(0, managed.polls_left - 1)
                 self._set_running(task)
                 return
-            outcome = managed.outcome
             self._set_stopped(
                 task,
                 managed,

@@ -108,5 +108,7 @@ def test_skip_snapshot_allowed_when_the_stack_allows_it() -> None:
 
 
 def test_deployment_id_is_safe_for_ecs_and_rds() -> None:
-    assert safe_deployment_id("manual_v1.2.3__2026") == "manual-v1-2-3-2026"
-    assert safe_deployment_id("___") == "deployment"
+    assert safe_deployment_id("push-v1-1-0") == "push-v1-1-0"  # already safe: kept as it is
+    # cleaned, plus a hash of the original name (tests/hardening/test_identifiers.py: no collisions)
+    assert safe_deployment_id("manual_v1.2.3__2026").startswith("manual-v1-2-3-2026-")
+    assert safe_deployment_id("___").startswith("deployment-")

@@ -1,0 +1,189 @@
+"""A typical deployment on an emulated timeline: snapshot 5 min, migration 2 min, rollout 8 min.
+
+Shared by deployment_cost.py and pipeline_overhead.py (files starting with `_` are not run by
+`make bench`). The real state machine runs on the local emulator: moto for AWS, the handlers
+in-process, a real PostgreSQL scratch database, the shop example's migrations really applied.
+Wait states are skipped, but the pipeline's clock (`deploy_pipeline.logic.polling.clock`) moves on
+by every skipped second, and the snapshot, the migration task and the rollout are made to finish
+when that clock passes their planned durations, so each check sees what it would see on AWS and
+the adaptive waits play out exactly as they would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT_SECONDS, MIGRATION_SECONDS, ROLLOUT_SECONDS = 300, 120, 480
+PLANNED_SECONDS = SNAPSHOT_SECONDS + MIGRATION_SECONDS + ROLLOUT_SECONDS
+SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+Polling = Literal["adaptive", "fixed 10 s"]
+
+# Quiet handlers: the figures are the output.
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
+
+
+@dataclass
+class Phase:
+    """When a phase started and when a check first saw it finished, on the pipeline's emulated clock."""
+
+    planned_seconds: float
+    started: datetime | None = None
+    seen_done: datetime | None = None
+
+    def start(self, now: datetime) -> None:
+        self.started = self.started or now
+
+    def finished(self, now: datetime) -> bool:
+        done = self.started is not None and (now - self.started).total_seconds() >= self.planned_seconds
+        if done and self.seen_done is None:
+            self.seen_done = now
+        return done
+
+    @property
+    def noticed_late_seconds(self) -> float:
+        """How long after the phase really ended a check noticed it (the price of waiting longer)."""
+        assert self.started and self.seen_done
+        return (self.seen_done - self.started).total_seconds() - self.planned_seconds
+
+
+@dataclass
+class TimelineRun:
+    polling: Polling
+    report: Any  # ExecutionReport
+    invocations: list[Any]  # moto_seams.Invocation
+    migrator_seconds: float
+    phases: dict[str, Phase] = field(default_factory=dict)
+
+    @property
+    def transitions(self) -> int:
+        """State transitions as Step Functions bills them: one per state entered."""
+        return sum(1 for e in self.report.events if str(e["type"]).endswith("StateEntered"))
+
+    @property
+    def lambda_invocations(self) -> int:
+        return sum(1 for e in self.report.events if e["type"] == "LambdaFunctionScheduled")
+
+    def own_ms(self, invocation: Any) -> float:
+        """An invocation's duration without the migrator, which the emulated RunTask runs inside
+        StartMigration's call (on AWS it runs in its own ECS task)."""
+        migrator = 1000 * self.migrator_seconds if invocation.function_name == "StartMigrationFunction" else 0.0
+        return float(invocation.duration_ms) - migrator
+
+    @property
+    def checks(self) -> dict[str, int]:
+        return {
+            name: self.report.state_names.count(name) for name in ("CheckSnapshot", "CheckMigration", "CheckRollout")
+        }
+
+
+@contextlib.contextmanager
+def scratch_database() -> Iterator[tuple[str, str]]:
+    """(name, URL) of a database created for one run and dropped after it."""
+    import psycopg2
+    from psycopg2 import sql
+
+    name = f"emd_bench_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(SERVER_URL, connect_timeout=5)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield name, f"{SERVER_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
+
+
+@contextlib.contextmanager
+def fixed_polling(seconds: int) -> Iterator[None]:
+    """Every Wait of the snapshot, migration and rollout loops `seconds` long (the naive design)."""
+    from deploy_pipeline.logic import migration, polling, rollback, rollout, snapshot
+
+    saved_first = dict(polling.FIRST_WAIT_SECONDS)
+    modules = (snapshot, migration, rollout, rollback)
+    saved_next = [m.next_wait for m in modules]
+    polling.FIRST_WAIT_SECONDS.update(dict.fromkeys(saved_first, seconds))
+    for module in modules:
+        module.next_wait = lambda started_at, timeout_seconds: seconds  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        polling.FIRST_WAIT_SECONDS.update(saved_first)
+        for module, original in zip(modules, saved_next, strict=True):
+            module.next_wait = original  # type: ignore[assignment]
+
+
+def run_timeline(polling: Polling) -> TimelineRun:
+    """One deployment of v1.1.0 on the timeline above; the execution must succeed."""
+    from deploy_pipeline.logic.polling import now
+    from psycopg2.extensions import parse_dsn
+
+    from ecs_migrate_deploy.emulation.engine import Emulator
+    from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
+    from ecs_migrate_deploy.emulation.world import DbSecret, WorldSpec
+    from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
+
+    phases = {
+        "snapshot": Phase(SNAPSHOT_SECONDS),
+        "migration": Phase(MIGRATION_SECONDS),
+        "rollout": Phase(ROLLOUT_SECONDS),
+    }
+    migrator_seconds = 0.0
+
+    def snapshot_policy(kind: str, snapshot_id: str) -> str:
+        phases["snapshot"].start(now())
+        return "available" if phases["snapshot"].finished(now()) else "creating"
+
+    def start_rollout(event: dict[str, Any], context: Any) -> Any:
+        phases["rollout"].start(now())
+        return resolve_handler("deploy_pipeline.handlers.rollout.start")(event, context)
+
+    def rollout_policy(service: str, task_definition_arn: str) -> str:
+        return "COMPLETED" if phases["rollout"].finished(now()) else "IN_PROGRESS"
+
+    with scratch_database() as (name, url):
+        local = LocalMigrationRunner(workdir=ROOT / "examples" / "shop", database_url=url)
+
+        def migrate(task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str) -> Any:
+            nonlocal migrator_seconds
+            phases["migration"].start(now())
+            began = time.perf_counter()
+            outcome = local(task_definition, overrides, started_by)
+            migrator_seconds += time.perf_counter() - began
+            return dataclasses.replace(outcome, still_running=lambda: not phases["migration"].finished(now()))
+
+        dsn = parse_dsn(url)
+        secret = DbSecret(
+            username=dsn.get("user", "postgres"),
+            password=dsn.get("password") or "unused-with-trust-auth",
+            host=dsn.get("host", "127.0.0.1"),
+            port=int(dsn.get("port", 5432)),
+            dbname=name,
+        )
+        emulator = Emulator(
+            WorldSpec(db_secret=secret),
+            task_runner=migrate,
+            snapshot_policy=snapshot_policy,
+            rollout_policy=rollout_policy,
+            routes={"StartRolloutFunction": start_rollout},
+            parameters={"DbSslMode": "disable"},
+            poll_interval=0.2,  # the figures are the pipeline's time, not the harness's
+        )
+        with emulator, fixed_polling(10) if polling == "fixed 10 s" else contextlib.nullcontext():
+            report = emulator.run({"image_tag": "v1.1.0"}, name=f"timeline-{uuid.uuid4().hex[:8]}", timeout=300)
+            if not report.succeeded:
+                raise RuntimeError(f"the timeline deployment did not succeed: {report.error}: {report.cause}")
+            invocations = list(emulator.seams.lambdas.invocations)
+    return TimelineRun(polling, report, invocations, migrator_seconds, phases)

@@ -1,0 +1,98 @@
+"""Bundle size: the Lambda code as `sam build` makes it, unzipped (goal: under 50 MB; Lambda's limit is 250 MB).
+
+Builds template.yaml into a temporary directory (never the repository's .aws-sam), for the
+template's runtime and architecture (python3.12, arm64: pip fetches aarch64 wheels), then measures
+each distinct function directory and the largest packages in it, and checks that every native
+extension was built for the template's architecture. Needs a local python3.12 (with pyenv, the
+installed versions are put on PYENV_VERSION) and network access to PyPI.
+
+Run: `.venv/bin/python benchmarks/bundle_size.py` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOAL_MB = 50
+MIB = 1024 * 1024
+ELF_MACHINES = {0xB7: "arm64", 0x3E: "x86_64"}
+
+
+def build_environment() -> dict[str, str]:
+    """SAM needs `python3.12` on PATH; with pyenv, every installed version is made visible."""
+    env = {
+        **os.environ,
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
+    if shutil.which("pyenv") and "PYENV_VERSION" not in env:
+        versions = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False)
+        env["PYENV_VERSION"] = ":".join(versions.stdout.split())
+    return env
+
+
+def size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def tree_digest(path: Path) -> str:
+    """Functions sharing one CodeUri get identical directories: measure each distinct one once."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(str(file.stat().st_size).encode())
+    return digest.hexdigest()
+
+
+def native_architectures(path: Path) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for library in path.rglob("*.so*"):
+        header = library.read_bytes()[:20]
+        if header[:4] == b"\x7fELF":
+            found[ELF_MACHINES.get(int.from_bytes(header[18:20], "little"), "other")] += 1
+    return found
+
+
+def main() -> None:
+    sam = Path(sys.executable).with_name("sam")
+    with tempfile.TemporaryDirectory(prefix="emd-bundle-") as scratch:
+        build_dir = Path(scratch) / "build"
+        command = [
+            str(sam), "build", "--template-file", str(ROOT / "template.yaml"),
+            "--build-dir", str(build_dir), "--cache-dir", str(Path(scratch) / "cache"), "--no-cached", "--parallel",
+        ]  # fmt: skip
+        result = subprocess.run(command, cwd=ROOT, env=build_environment(), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            print(f"sam build failed (exit {result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            raise SystemExit(1)
+        functions = sorted(p for p in build_dir.iterdir() if p.is_dir())
+        groups: dict[str, list[Path]] = {}
+        for function in functions:
+            groups.setdefault(tree_digest(function), []).append(function)
+        largest = 0
+        for members in groups.values():
+            bundle = members[0]
+            total = size(bundle)
+            largest = max(largest, total)
+            print(f"{len(members)} functions share one bundle: {total / MIB:.1f} MiB unzipped ({total:,} bytes)")
+            packages = sorted(
+                ((size(p) if p.is_dir() else p.stat().st_size, p.name) for p in bundle.iterdir()), reverse=True
+            )
+            for package_bytes, name in packages[:8]:
+                print(f"  {package_bytes / MIB:6.1f} MiB  {name}")
+            architectures = native_architectures(bundle)
+            print(f"  native extensions: {dict(architectures) or 'none'}")
+    verdict = "met" if largest < GOAL_MB * MIB else "NOT met"
+    print(f"largest bundle: {largest / MIB:.1f} MiB unzipped (goal < {GOAL_MB} MiB: {verdict})")
+
+
+if __name__ == "__main__":
+    main()

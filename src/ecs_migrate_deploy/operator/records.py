@@ -1,0 +1,106 @@
+"""Read what Record wrote: deployment records, each service's CURRENT pointer, and the locks.
+
+Items and keys are those of `deploy_pipeline.aws.table` (its module docstring lists them):
+`DEPLOYMENTS#<cluster>` / `<started_at>#<id>`, `SERVICE#<cluster>/<service>` / `CURRENT`, and the
+lock key from `lock_key`. Each item carries the record as the JSON Record built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from deploy_pipeline.aws.table import LockHolder, current_key, deployments_key, lock_key
+
+SUCCESS = "Succeeded"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment record, reduced to what the commands show and choose from."""
+
+    deployment_id: str
+    outcome: str
+    execution_arn: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_seconds: float | None
+    image_tag: str | None
+    image_digest: str | None
+    snapshot_id: str | None
+    services: tuple[str, ...]
+    trigger: str | None
+    rollback: bool
+    cause: str
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Deployment:
+        record = json.loads(item["record"]["S"])
+        finished = record.get("finished_at")
+        return cls(
+            deployment_id=record["deployment_id"],
+            outcome=record["outcome"],
+            execution_arn=record.get("execution_arn", ""),
+            started_at=datetime.fromisoformat(record["started_at"]),
+            finished_at=datetime.fromisoformat(finished) if finished else None,
+            duration_seconds=record.get("duration_seconds"),
+            image_tag=record.get("image_tag"),
+            image_digest=record.get("image_digest"),
+            snapshot_id=record.get("snapshot_id"),
+            services=tuple(s["name"] for s in record.get("services", [])),
+            trigger=record.get("trigger"),
+            rollback=bool((record.get("options") or {}).get("rollback")),
+            cause=record.get("cause", ""),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["services"] = list(self.services)
+        data["started_at"] = self.started_at.isoformat()
+        data["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
+        return data
+
+
+def deployments(dynamodb: Any, table: str, cluster: str, service: str | None = None) -> Iterator[Deployment]:
+    """Every record of the cluster, newest first (the sort key starts with the start time)."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": deployments_key(cluster)}},
+        "ScanIndexForward": False,
+    }
+    while True:
+        page = dynamodb.query(**kwargs)
+        for item in page["Items"]:
+            deployment = Deployment.from_item(item)
+            if service is None or service in deployment.services:
+                yield deployment
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def current(dynamodb: Any, table: str, cluster: str, service: str) -> Deployment | None:
+    """The last deployment that succeeded (or found nothing to do) for the service."""
+    item = dynamodb.get_item(
+        TableName=table, Key={"pk": {"S": current_key(cluster, service)}, "sk": {"S": "CURRENT"}}, ConsistentRead=True
+    ).get("Item")
+    return Deployment.from_item(item) if item else None
+
+
+def active_lock(dynamodb: Any, table: str, cluster: str, service: str, now: int) -> LockHolder | None:
+    """The service's lock if an execution holds it at `now` (epoch seconds); an expired lock is free (TTL deletion is lazy)."""
+    item = dynamodb.get_item(
+        TableName=table, Key={"pk": {"S": lock_key(cluster, service)}, "sk": {"S": "LOCK"}}, ConsistentRead=True
+    ).get("Item")
+    if not item or int(item["expires_at"]["N"]) <= now:
+        return None
+    return LockHolder(
+        execution=item["execution"]["S"],
+        digest=item.get("digest", {}).get("S", ""),
+        acquired_at=item.get("acquired_at", {}).get("N", "0"),
+        expires_at=int(item["expires_at"]["N"]),
+    )

@@ -1,0 +1,108 @@
+"""Find the deployed stack: its name (flag or samconfig.toml), then its outputs and parameters.
+
+The outputs are the contract with template.yaml (`StateMachineArn`, `TopicArn`, `TableName`); the
+parameters give the cluster and services the records are keyed by.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ecs_migrate_deploy.operator import OperatorError
+
+REQUIRED_OUTPUTS = ("StateMachineArn", "TopicArn", "TableName")
+SAMCONFIG = Path("samconfig.toml")
+
+
+def default_stack_name(config_env: str = "default", config_file: Path = SAMCONFIG) -> str:
+    """The stack `sam deploy --config-env <env>` would deploy, so both tools agree without a flag."""
+    try:
+        config = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OperatorError(f"no --stack-name given and no {config_file} in this directory") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise OperatorError(f"{config_file} is not valid TOML: {exc}") from None
+    tables = config.get(config_env) or {}
+    for command in ("deploy", "global"):
+        name = ((tables.get(command) or {}).get("parameters") or {}).get("stack_name")
+        if isinstance(name, str) and name:
+            return name
+    raise OperatorError(f"no --stack-name given and no stack_name in {config_file} [{config_env}.deploy.parameters]")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What the operator commands need to know about one deployed stack."""
+
+    name: str
+    region: str
+    state_machine_arn: str
+    topic_arn: str
+    table_name: str
+    parameters: dict[str, str]
+
+    @property
+    def cluster(self) -> str:
+        return self._parameter("ClusterName")
+
+    @property
+    def services(self) -> list[str]:
+        return [name.strip() for name in self._parameter("ServiceNames").split(",") if name.strip()]
+
+    def _parameter(self, key: str) -> str:
+        value = self.parameters.get(key)
+        if not value:
+            raise OperatorError(f"stack {self.name!r} has no {key} parameter: is it an ecs-migrate-deploy stack?")
+        return value
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A boto3 session and the stack it acts on: what every command starts from."""
+
+    session: boto3.session.Session
+    stack: Stack
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)  # type: ignore[call-overload]
+
+
+def connect(stack_name: str | None, config_env: str, region: str | None, profile: str | None) -> Operator:
+    session = boto3.session.Session(profile_name=profile, region_name=region)
+    if not session.region_name:
+        raise OperatorError("no AWS region: pass --region, or set AWS_REGION or a region in your profile")
+    name = stack_name or default_stack_name(config_env)
+    return Operator(session=session, stack=describe_stack(session, name))
+
+
+def describe_stack(session: boto3.session.Session, name: str) -> Stack:
+    cloudformation = session.client("cloudformation")
+    try:
+        (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationError":
+            raise OperatorError(
+                f"stack {name!r} not found in {session.region_name}: pass --stack-name/--region, or deploy it with `sam deploy`"
+            ) from None
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
+    if missing:
+        raise OperatorError(
+            f"stack {name!r} ({stack.get('StackStatus')}) has no output {', '.join(missing)}: "
+            "is it an ecs-migrate-deploy stack, fully deployed?"
+        )
+    return Stack(
+        name=name,
+        region=str(session.region_name),
+        state_machine_arn=outputs["StateMachineArn"],
+        topic_arn=outputs["TopicArn"],
+        table_name=outputs["TableName"],
+        parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+    )

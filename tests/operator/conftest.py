@@ -1,0 +1,236 @@
+"""Operator CLI tests: the CLI as a subprocess, talking HTTP to a moto server in this process.
+
+The server (`ThreadedMotoServer`) shares this process with the test, so the emulation seams
+(Lambda tasks routed to our in-process handlers, skipped waits, ECS tasks and rollouts) act on it,
+and the state machine's executions really run in its interpreter. The world is built through the
+server's endpoint, plus a small CloudFormation stack whose outputs and parameters point at it, as
+`sam deploy` would leave them; the CLI finds everything through that stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecs_migrate_deploy.emulation.engine import MOTO_CONFIG, Emulator, ExecutionReport
+from ecs_migrate_deploy.emulation.moto_seams import TaskRunner
+from ecs_migrate_deploy.emulation.world import DbSecret, World, WorldSpec
+from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
+from tests.conftest import ScratchDatabase
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Every operator test module: one moto server per xdist worker, so all of them on the same worker;
+# a real PostgreSQL for the migrations and the verifier; moto's note about the stand-in stack's
+# placeholder resource (it creates the stack all the same).
+OPERATOR_MARKS = [
+    pytest.mark.xdist_group("moto-server"),
+    pytest.mark.postgres,
+    pytest.mark.filterwarnings("ignore:Tried to parse .*WaitConditionHandle:UserWarning"),
+]
+REGION = "us-east-1"
+STACK_NAME = "emd-operator-test"
+
+# A stand-in for the deployed SAM stack: the same output and parameter names as template.yaml,
+# with the emulated world's values (moto cannot deploy the SAM stack itself; see EMULATION-NOTES).
+# ServiceNames is a String here: moto 5.2.5 reports a CommaDelimitedList parameter as a Python repr.
+_STACK_TEMPLATE: dict[str, Any] = {
+    "Parameters": {
+        "ClusterName": {"Type": "String"},
+        "ServiceNames": {"Type": "String"},
+        "AllowSkipSnapshot": {"Type": "String"},
+    },
+    "Resources": {"Anchor": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+}
+
+
+def _post(url: str, body: dict[str, Any] | None = None) -> None:
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=10):
+        pass
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    url: str
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    saved = os.environ.get("MOTO_PORT")
+    os.environ["MOTO_PORT"] = str(port)  # the SFN interpreter's own Lambda client calls localhost:MOTO_PORT
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    _post(f"{url}/moto-api/config", dict(MOTO_CONFIG))
+    try:
+        yield MotoServer(url)
+    finally:
+        server.stop()
+        if saved is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = saved
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class OperatorStack:
+    """An emulated, deployed stack and a way to run the CLI against it."""
+
+    emulator: Emulator
+    database: ScratchDatabase
+    server: MotoServer
+    cwd: Path
+
+    @property
+    def world(self) -> World:
+        return self.emulator.world
+
+    def client(self, service: str) -> Any:
+        return self.emulator.client(service)
+
+    def cli(self, *args: str, stack: bool = True, timeout: float = 120) -> CliResult:
+        """`python -m ecs_migrate_deploy.cli ARGS --stack-name S --region R`, as a user runs it."""
+        extra = ["--stack-name", STACK_NAME, "--region", REGION] if stack else []
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.cwd),
+            "AWS_ENDPOINT_URL": self.server.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_CONFIG_FILE": str(self.cwd / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.cwd / "no-aws-credentials"),
+            "COLUMNS": "220",
+            "PYTHONIOENCODING": "utf-8",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "ecs_migrate_deploy.cli", *args, *extra],
+            cwd=self.cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+    def run(self, execution_input: dict[str, Any], name: str) -> ExecutionReport:
+        """An execution started directly (to set the scene), waited for."""
+        return self.emulator.run(execution_input, name=name, timeout=90)
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        listed = sfn.list_executions(stateMachineArn=self.world.state_machine_arn)["executions"]
+        return [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The deployment records Record wrote, newest first."""
+        items = self.client("dynamodb").query(
+            TableName=self.world.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{self.world.cluster_name}"}},
+            ScanIndexForward=False,
+        )["Items"]
+        return [json.loads(item["record"]["S"]) for item in items]
+
+    def images(self) -> dict[str, str]:
+        """Service -> the image its current task definition runs."""
+        ecs = self.client("ecs")
+        out = {}
+        for name in self.world.spec.services:
+            arn = self.world.service(name)["taskDefinition"]
+            (container,) = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"]
+            out[name] = container["image"]
+        return out
+
+    def query(self, statement: str) -> list[tuple[Any, ...]]:
+        with self.database.connect() as conn, conn.cursor() as cur:
+            cur.execute(statement)
+            rows = list(cur.fetchall())
+        conn.close()
+        return rows
+
+
+StackFactory = Callable[..., OperatorStack]
+
+
+@pytest.fixture
+def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_path: Path) -> Iterator[StackFactory]:
+    """Reset the server, build the world through it, and register the stack the CLI discovers."""
+    emulators: list[Emulator] = []
+
+    def build(*, task_runner: TaskRunner | None = None, parameters: dict[str, str] | None = None) -> OperatorStack:
+        _post(f"{moto_server.url}/moto-api/reset")
+        spec = replace(
+            WorldSpec(),
+            db_secret=DbSecret(
+                username=scratch_database.user,
+                password=scratch_database.password or "postgres",
+                host=scratch_database.host,
+                port=scratch_database.port,
+                dbname=scratch_database.name,
+            ),
+        )
+        runner = task_runner or LocalMigrationRunner(
+            workdir=ROOT / "examples" / "shop", database_url=scratch_database.url
+        )
+        emulator = Emulator(
+            spec,
+            task_runner=runner,
+            parameters={"DbSslMode": "disable", **(parameters or {})},
+            extra_env={"POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},
+            endpoint_url=moto_server.url,
+        )
+        emulator.__enter__()
+        emulators.append(emulator)
+        world = emulator.world
+        env = world.env()
+        emulator.client("cloudformation").create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=json.dumps(
+                {
+                    **_STACK_TEMPLATE,
+                    "Outputs": {
+                        "StateMachineArn": {"Value": world.state_machine_arn},
+                        "TopicArn": {"Value": world.topic_arn},
+                        "TableName": {"Value": world.table_name},
+                    },
+                }
+            ),
+            Parameters=[
+                {"ParameterKey": "ClusterName", "ParameterValue": env["CLUSTER_NAME"]},
+                {"ParameterKey": "ServiceNames", "ParameterValue": env["SERVICE_NAMES"]},
+                {"ParameterKey": "AllowSkipSnapshot", "ParameterValue": env["ALLOW_SKIP_SNAPSHOT"]},
+            ],
+        )
+        return OperatorStack(emulator, scratch_database, moto_server, tmp_path)
+
+    yield build
+    for emulator in reversed(emulators):
+        emulator.__exit__(None, None, None)
