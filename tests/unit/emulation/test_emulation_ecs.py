@@ -111,6 +111,16 @@ def test_running_polls_report_running_before_stopped(emu: Emulator, runner: Scri
     assert statuses == ["RUNNING", "RUNNING", "STOPPED", "STOPPED"]
 
 
+def test_still_running_keeps_the_task_running_until_it_says_no(emu: Emulator, runner: ScriptedRunner) -> None:
+    finished = {"yet": False}
+    runner.outcome = TaskOutcome(exit_code=0, still_running=lambda: not finished["yet"])
+    task_arn = run_migration(emu)
+    assert [describe(emu, task_arn)["lastStatus"] for _ in range(3)] == ["RUNNING"] * 3
+    finished["yet"] = True
+    stopped = describe(emu, task_arn)
+    assert (stopped["lastStatus"], stopped["containers"][0]["exitCode"]) == ("STOPPED", 0)
+
+
 def test_a_task_that_failed_to_start_has_no_exit_code(emu: Emulator, runner: ScriptedRunner) -> None:
     reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"
     runner.outcome = TaskOutcome.failed_to_start(reason)
