@@ -21,29 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.hardening.aws_patterns import IMAGE_DIGEST, IMAGE_TAG, REPOSITORY_NAME, matches
+from tests.stack_inputs import ECR_ENVELOPE, REPOSITORY, stack_settings
 
-REPOSITORY = "acme/app"
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
-def stack(**overrides: Any) -> Settings:
-    return Settings.model_validate(
-        {
-            "cluster_name": "acme-prod",
-            "service_names": "web,worker",
-            "repository_name": REPOSITORY,
-            "migration_container": "app",
-            "migration_command": "npx prisma migrate deploy",
-            "db_instance_identifier": "acme-db",
-            "db_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/db",
-            "table_name": "deployments",
-            "topic_arn": "arn:aws:sns:us-east-1:123456789012:outcomes",
-            **overrides,
-        }
-    )
-
-
-STACKS = st.sampled_from([stack(), stack(tag_prefix="v", allow_skip_snapshot=True)])
+STACKS = st.sampled_from([stack_settings(), stack_settings(tag_prefix="v", allow_skip_snapshot=True)])
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
@@ -93,19 +76,8 @@ MANUAL = st.fixed_dictionaries(
 
 
 def ecr_event(detail: dict[str, Any], envelope: dict[str, Any]) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "version": "0",
-        "id": "13cde686-328b-6117-af20-0e5566167482",
-        "detail-type": "ECR Image Action",
-        "source": "aws.ecr",
-        "account": "123456789012",
-        "time": "2026-11-25T07:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {"result": "SUCCESS", "action-type": "PUSH", "repository-name": REPOSITORY, **detail},
-    }
-    event.update(envelope)
-    return event
+    base = {"result": "SUCCESS", "action-type": "PUSH", "repository-name": REPOSITORY}
+    return {**ECR_ENVELOPE, "detail": {**base, **detail}, **envelope}
 
 
 EVENTS = st.builds(
@@ -190,8 +162,8 @@ def test_the_generators_reach_acceptance() -> None:
     @settings(max_examples=200, deadline=None, derandomize=True)
     @given(MANUAL, EVENTS)
     def count(manual: dict[str, Any], event: dict[str, Any]) -> None:
-        accepted["manual"] += parse(manual, stack()) is not None
-        accepted["ecr"] += parse(event, stack()) is not None
+        accepted["manual"] += parse(manual, stack_settings()) is not None
+        accepted["ecr"] += parse(event, stack_settings()) is not None
 
     count()
     assert accepted["manual"] > 0 and accepted["ecr"] > 0, accepted

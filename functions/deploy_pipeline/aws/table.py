@@ -42,6 +42,16 @@ class LockHolder:
     acquired_at: str
     expires_at: int
 
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> LockHolder:
+        """From a lock item as DynamoDB's low-level API returns it."""
+        return cls(
+            execution=item["execution"]["S"],
+            digest=item.get("digest", {}).get("S", ""),
+            acquired_at=item.get("acquired_at", {}).get("N", "0"),
+            expires_at=int(item["expires_at"]["N"]),
+        )
+
 
 def try_acquire_locks(table: str, keys: list[str], owner: str, digest: str, now: int, ttl: int) -> bool:
     """All locks or none, in one transaction; an expired lock counts as free (TTL deletion is lazy)."""
@@ -76,14 +86,7 @@ def try_acquire_locks(table: str, keys: list[str], owner: str, digest: str, now:
 
 def lock_holder(table: str, key: str) -> LockHolder | None:
     item = clients.dynamodb().get_item(TableName=table, Key={"pk": {"S": key}, "sk": {"S": "LOCK"}}).get("Item")
-    if not item:
-        return None
-    return LockHolder(
-        execution=item["execution"]["S"],
-        digest=item.get("digest", {}).get("S", ""),
-        acquired_at=item.get("acquired_at", {}).get("N", "0"),
-        expires_at=int(item["expires_at"]["N"]),
-    )
+    return LockHolder.from_item(dict(item)) if item else None
 
 
 def release_lock(table: str, key: str, owner: str) -> bool:

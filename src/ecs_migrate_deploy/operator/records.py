@@ -98,9 +98,4 @@ def active_lock(dynamodb: Any, table: str, cluster: str, service: str, now: int)
     ).get("Item")
     if not item or int(item["expires_at"]["N"]) <= now:
         return None
-    return LockHolder(
-        execution=item["execution"]["S"],
-        digest=item.get("digest", {}).get("S", ""),
-        acquired_at=item.get("acquired_at", {}).get("N", "0"),
-        expires_at=int(item["expires_at"]["N"]),
-    )
+    return LockHolder.from_item(item)

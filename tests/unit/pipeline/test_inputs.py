@@ -8,59 +8,32 @@ from typing import Any
 import pytest
 from deploy_pipeline.errors import InvalidInput
 from deploy_pipeline.logic.resolve import parse_request, safe_deployment_id, tag_allowed
-from deploy_pipeline.settings import Settings
 
-DIGEST = "sha256:" + "ab" * 32
-
-
-def settings(**overrides: Any) -> Settings:
-    base: dict[str, Any] = {
-        "cluster_name": "prod",
-        "service_names": "web,worker",
-        "repository_name": "shop/app",
-        "migration_container": "app",
-        "migration_command": "npx prisma migrate deploy",
-        "db_instance_identifier": "shop-db",
-        "db_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
-        "table_name": "t",
-        "topic_arn": "arn:aws:sns:us-east-1:123456789012:t",
-    }
-    return Settings.model_validate({**base, **overrides})
+from tests.stack_inputs import DIGEST, ECR_ENVELOPE, REPOSITORY, stack_settings
 
 
 def ecr_event(**detail: Any) -> dict[str, Any]:
-    event = {
-        "version": "0",
-        "id": "13cde686-328b-6117-af20-0e5566167482",
-        "detail-type": "ECR Image Action",
-        "source": "aws.ecr",
-        "account": "123456789012",
-        "time": "2026-11-25T07:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "result": "SUCCESS",
-            "repository-name": "shop/app",
-            "image-digest": DIGEST,
-            "action-type": "PUSH",
-            "image-tag": "v1.2.3",
-        },
+    base = {
+        "result": "SUCCESS",
+        "repository-name": REPOSITORY,
+        "image-digest": DIGEST,
+        "action-type": "PUSH",
+        "image-tag": "v1.2.3",
     }
-    event["detail"].update(detail)
-    return event
+    return {**ECR_ENVELOPE, "detail": {**base, **detail}}
 
 
 def test_ecr_push_is_parsed_into_tag_digest_and_trigger() -> None:
-    trigger, tag, digest, options = parse_request(ecr_event(), settings())
+    trigger, tag, digest, options = parse_request(ecr_event(), stack_settings())
     assert (trigger, tag, digest) == ("ecr-push", "v1.2.3", DIGEST)
     assert not options.skip_snapshot
 
 
 def test_manual_by_tag_and_by_digest() -> None:
-    assert parse_request({"image_tag": "v2"}, settings())[:3] == ("manual", "v2", None)
+    assert parse_request({"image_tag": "v2"}, stack_settings())[:3] == ("manual", "v2", None)
     trigger, tag, digest, options = parse_request(
         {"image_digest": DIGEST, "options": {"dry_run": True, "expected_migration": "20240101000000_init"}},
-        settings(),
+        stack_settings(),
     )
     assert (trigger, tag, digest) == ("manual", None, DIGEST)
     assert options.dry_run and options.expected_migration == "20240101000000_init"
@@ -71,7 +44,7 @@ def test_manual_by_tag_and_by_digest() -> None:
     [
         (ecr_event(**{"action-type": "DELETE"}), "not a PUSH"),
         (ecr_event(result="FAILURE"), "did not succeed"),
-        (ecr_event(**{"repository-name": "other/app"}), "this stack deploys 'shop/app'"),
+        (ecr_event(**{"repository-name": "other/app"}), "this stack deploys 'acme/app'"),
         (ecr_event(**{"image-tag": "latest"}), "filtered out"),
         (ecr_event(**{"image-digest": "sha256:xyz"}), "detail.image-digest"),
         ({"image_tag": "v1", "image_digest": DIGEST}, "exactly one"),
@@ -87,7 +60,7 @@ def test_manual_by_tag_and_by_digest() -> None:
 )
 def test_bad_input_gets_a_one_line_reason(raw: Any, reason: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        parse_request(copy.deepcopy(raw), settings())
+        parse_request(copy.deepcopy(raw), stack_settings())
     message = str(caught.value)
     assert reason in message
     assert "\n" not in message
@@ -97,12 +70,12 @@ def test_tag_prefix_filter_matches_the_event_rule() -> None:
     assert tag_allowed("v1", None) and not tag_allowed("latest", None)
     assert tag_allowed("v1", "v") and not tag_allowed("release-1", "v")
     with pytest.raises(InvalidInput, match="prefix 'v'"):
-        parse_request(ecr_event(**{"image-tag": "release-1"}), settings(tag_prefix="v"))
+        parse_request(ecr_event(**{"image-tag": "release-1"}), stack_settings(tag_prefix="v"))
 
 
 def test_skip_snapshot_allowed_when_the_stack_allows_it() -> None:
     options = parse_request(
-        {"image_tag": "v1", "options": {"skip_snapshot": True}}, settings(allow_skip_snapshot=True)
+        {"image_tag": "v1", "options": {"skip_snapshot": True}}, stack_settings(allow_skip_snapshot=True)
     )[3]
     assert options.skip_snapshot
 
