@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import OPERATOR_MARKS, StackFactory
-
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from tests.operator.conftest import OPERATOR_MARKS, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

@@ -6,9 +6,8 @@ import re
 import threading
 from typing import Any
 
-from conftest import OPERATOR_MARKS, OperatorStack, StackFactory
-
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from tests.operator.conftest import OPERATOR_MARKS, OperatorStack, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import OPERATOR_MARKS, StackFactory
+from tests.operator.conftest import OPERATOR_MARKS, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

@@ -6,9 +6,8 @@ import json
 import re
 from typing import Any
 
-from conftest import OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
-
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from tests.operator.conftest import OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

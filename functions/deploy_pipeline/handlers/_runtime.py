@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
 
 from deploy_pipeline.errors import AwsCallFailed, TransientAwsError
@@ -67,7 +68,7 @@ def pipeline_handler(
         @logger.inject_lambda_context(correlation_id_path="execution.name", clear_state=True)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: Any) -> Any:
-            parsed = model.model_validate(event)
+            parsed = parse(event=event, model=model)
             try:
                 result = fn(parsed)
             except Exception as exc:

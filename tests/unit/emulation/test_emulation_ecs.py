@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import small_spec
 
 from ecs_migrate_deploy.emulation import Emulator, TaskOutcome
 from ecs_migrate_deploy.emulation.moto_seams import CIRCUIT_BREAKER_REASON, RolloutState
+from tests.unit.emulation.conftest import small_spec
 
 
 class ScriptedRunner:

@@ -9,9 +9,9 @@ from typing import Any
 
 import emulation_fake_handlers as fakes
 import pytest
-from conftest import small_spec
 
 from ecs_migrate_deploy.emulation import Emulator
+from tests.unit.emulation.conftest import small_spec
 
 
 def test_a_task_runs_its_python_handler_with_a_lambda_context(emulator: Emulator) -> None:

@@ -8,12 +8,12 @@ import re
 
 import boto3
 import pytest
-from conftest import FUNCTIONS, small_spec
 from moto import mock_aws
 
 from ecs_migrate_deploy.emulation import DbSecret, Emulator, WorldSpec, build_world
 from ecs_migrate_deploy.emulation.engine import MOTO_CONFIG
 from ecs_migrate_deploy.emulation.world import MANIFEST_MEDIA_TYPE
+from tests.unit.emulation.conftest import FUNCTIONS, small_spec
 
 
 def test_services_run_the_initial_tag_of_the_repository(emulator: Emulator) -> None:
