@@ -273,11 +273,14 @@ def rehearse(
         holder["emu"] = emulator
         tracker = ProgressTracker(emit=on_state, sleeps_for=lambda name: waits[name].popleft() if waits[name] else 0.0)
         with emulator:
+            seen_sleeps = [0]  # sleeps already queued for the tracker (they are consumed as Waits exit)
 
             def feed(event: dict[str, Any]) -> None:
-                for sleep in emulator.seams.sleeps.for_execution(arn)[len(sum(waits.values(), deque())) :]:
+                sleeps = emulator.seams.sleeps.for_execution(arn)
+                for sleep in sleeps[seen_sleeps[0] :]:
                     if sleep.kind == "wait" and sleep.state:
                         waits[sleep.state].append(sleep.seconds)
+                seen_sleeps[0] = len(sleeps)
                 tracker(event)
 
             name = f"rehearsal-{uuid.uuid4().hex[:8]}"
