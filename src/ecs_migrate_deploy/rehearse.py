@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import psycopg2
 from deploy_pipeline.aws.table import deployments_key
+from deploy_pipeline.models.inputs import is_ecr_event
 from psycopg2 import sql
 
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
@@ -62,6 +63,7 @@ class RehearsalResult:
     def as_json(self) -> dict[str, Any]:
         return {
             "status": self.report.status,
+            "execution": self.report.arn.rsplit(":", 1)[-1],
             "outcome": self.outcome,
             "error": self.report.error,
             "cause": self.report.cause,
@@ -283,16 +285,25 @@ def rehearse(
                 seen_sleeps[0] = len(sleeps)
                 tracker(event)
 
-            name = f"rehearsal-{uuid.uuid4().hex[:8]}"
             if on_note and scenario != "task-fails-to-start":
                 configured = parameters.get("MigrationCommand", "npx prisma migrate deploy")
                 with contextlib.suppress(ValueError):
                     on_note(
                         f"migration command: {choose_command(migrations, shlex.split(migrate_command or configured)).how}"
                     )
-            arn = emulator.start(raw_input, name=name)
+            if is_ecr_event(raw_input):
+                # started as the stack's EventBridge rule starts it: matched, and named by "AWS"
+                delivered = emulator.deliver(raw_input)
+                if delivered is None:
+                    raise UsageError(
+                        "the stack's trigger rule does not match this event "
+                        f"({json.dumps(emulator.world.trigger_pattern())}): on AWS no deployment would start"
+                    )
+                arn = delivered
+            else:
+                arn = emulator.start(raw_input, name=f"rehearsal-{uuid.uuid4().hex[:8]}")
             report = emulator.wait(arn, timeout=900, on_event=feed)
-            record = _read_record(emulator, name)
+            record = _read_record(emulator, arn)
     outcome = (record or {}).get("outcome") or ("Succeeded" if report.status == "SUCCEEDED" else "Failed")
     return RehearsalResult(
         report=report,
@@ -307,7 +318,7 @@ def rehearse(
     )
 
 
-def _read_record(emulator: Emulator, deployment: str) -> dict[str, Any] | None:
+def _read_record(emulator: Emulator, execution_arn: str) -> dict[str, Any] | None:
     world = emulator.world
     items = emulator.client("dynamodb").query(
         TableName=world.table_name,
@@ -315,7 +326,7 @@ def _read_record(emulator: Emulator, deployment: str) -> dict[str, Any] | None:
         ExpressionAttributeValues={":pk": {"S": deployments_key(world.cluster_name)}},
     )["Items"]
     for item in items:
-        if item["deployment_id"]["S"] == deployment:
-            record: dict[str, Any] = json.loads(item["record"]["S"])
+        record: dict[str, Any] = json.loads(item["record"]["S"])
+        if record.get("execution_arn") == execution_arn:
             return record
     return None

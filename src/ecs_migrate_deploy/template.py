@@ -26,6 +26,7 @@ __all__ = [
     "load_template",
     "parameter_defaults",
     "resolve",
+    "trigger_pattern",
 ]
 
 
@@ -133,6 +134,26 @@ def load_template(path: str | Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ValueError(f"{path}: a CloudFormation template must be a mapping, got {type(loaded).__name__}")
     return loaded
+
+
+def trigger_pattern(template: Mapping[str, Any]) -> Any:
+    """The EventBridge pattern that starts a deployment, as written (intrinsics unresolved).
+
+    It is the state machine's `EventBridgeRule` event (SAM makes it an `AWS::Events::Rule`), or an
+    `AWS::Events::Rule` written out; exactly one must exist, or what starts a deployment is ambiguous.
+    """
+    found = []
+    for resource in (template.get("Resources") or {}).values():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Serverless::StateMachine":
+            for event in (properties.get("Events") or {}).values():
+                if event.get("Type") in ("EventBridgeRule", "CloudWatchEvent"):
+                    found.append(event["Properties"]["Pattern"])
+        elif resource.get("Type") == "AWS::Events::Rule" and "EventPattern" in properties:
+            found.append(properties["EventPattern"])
+    if len(found) != 1:
+        raise ValueError(f"expected one trigger rule in the template, found {len(found)}")
+    return found[0]
 
 
 # --------------------------------------------------------------------------------------------------

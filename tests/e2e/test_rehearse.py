@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -81,6 +82,18 @@ def test_success_deploys_and_migrates(kept: list[str]) -> None:
     assert "real `prisma migrate deploy`" in payload["migration_command"]
     rows = query(payload["database"]["name"], 'SELECT count(*) FROM "_prisma_migrations" WHERE finished_at IS NOT NULL')
     assert rows == [(3,)]
+
+
+def test_an_ecr_event_is_started_as_the_stacks_rule_starts_it() -> None:
+    """Through the trigger rule's pattern, with the execution named by "EventBridge" (event id + UUID):
+    every identifier derived from that 73-character name must hold."""
+    code, payload, stderr = rehearse("--migrations", "examples/shop", "--event", "events/ecr-push.json", "--json")
+    assert payload is not None, stderr
+    assert code == 0, payload
+    event = json.loads((ROOT / "events" / "ecr-push.json").read_text())
+    assert re.fullmatch(re.escape(event["id"]) + r"_[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", payload["execution"])
+    assert payload["deployment"]["execution_arn"].endswith(payload["execution"])
+    assert payload["outcome"] == "Succeeded"
 
 
 def test_failing_migration_exits_1_and_leaves_the_failed_row(kept: list[str]) -> None:

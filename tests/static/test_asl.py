@@ -109,8 +109,26 @@ def test_named_errors_are_error_classes_of_the_code(path: Path) -> None:
     for name, state in _states(path):
         for handler in [*state.get("Retry", []), *state.get("Catch", [])]:
             for error in handler.get("ErrorEquals", []):
-                if error.startswith(("States.", "Lambda.")):
+                if error.startswith(("States.", "Lambda.", "Sandbox.")):  # AWS's own error names
                     continue
                 if error not in classes:
                     unknown.add(f"{name}: {error}")
     assert not unknown, f"errors the ASL names that deploy_pipeline.errors does not define: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("path", ASL_PATHS, ids=lambda p: p.name)
+def test_a_timed_out_invocation_is_retried_and_never_overlaps_a_running_one(path: Path) -> None:
+    """Every Lambda may run to its side effect and still fail: an unhandled timeout ("Lambda.Unknown",
+    which AWS documents as covering function timeouts), the runtime's "Sandbox.Timedout", or the Task's
+    own "States.Timeout". Each is retried, and the Task's timeout is longer than the function's, so a
+    retry never starts while the timed-out invocation still runs."""
+    from static_support import functions, global_function
+
+    timeouts = {name: int(props.get("Timeout") or global_function()["Timeout"]) for name, props in functions().items()}
+    for name, state in _states(path):
+        if state.get("Type") != "Task":
+            continue
+        retried = {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
+        assert {"Lambda.Unknown", "Sandbox.Timedout", "States.Timeout"} <= retried, name
+        function = state["Resource"].removeprefix("${").removesuffix("Arn}")
+        assert state["TimeoutSeconds"] > timeouts[function], name

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from deploy_pipeline.models.inputs import EcrPushEvent
 from moto.events.models import EventPattern
-from static_support import parameter_values, resources, template
+from static_support import parameter_values, template
 
-from ecs_migrate_deploy.template import resolve
+from ecs_migrate_deploy.template import resolve, trigger_pattern
 
 REPOSITORY = "acme/api"
 
@@ -39,23 +39,9 @@ ECR_PUSH: dict[str, Any] = {
 }
 
 
-def raw_pattern() -> Any:
-    """The trigger's pattern as written: the state machine's EventBridgeRule event, or an Events rule."""
-    found = []
-    for res in resources("AWS::Serverless::StateMachine").values():
-        for event in (res["Properties"].get("Events") or {}).values():
-            if event.get("Type") in ("EventBridgeRule", "CloudWatchEvent"):
-                found.append(event["Properties"]["Pattern"])
-    for res in resources("AWS::Events::Rule").values():
-        if "EventPattern" in res["Properties"]:
-            found.append(res["Properties"]["EventPattern"])
-    assert len(found) == 1, f"expected one trigger rule, found {len(found)}"
-    return found[0]
-
-
 def rule_pattern(**params: str) -> dict[str, Any]:
     values = parameter_values(RepositoryName=REPOSITORY, **params)
-    pattern = resolve(raw_pattern(), values, template().get("Conditions") or {})
+    pattern = resolve(trigger_pattern(template()), values, template().get("Conditions") or {})
     assert isinstance(pattern, dict)
     return pattern
 

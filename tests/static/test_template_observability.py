@@ -34,7 +34,7 @@ def _emf() -> tuple[str, str]:
 
 
 def test_the_unsuccessful_outcomes_are_every_outcome_but_the_successes() -> None:
-    assert set(get_args(Outcome)) - {"Succeeded", "NoOp", "DryRun"} == UNSUCCESSFUL
+    assert set(get_args(Outcome)) - {"Succeeded", "NoOp", "DryRun", "Superseded"} == UNSUCCESSFUL
 
 
 def test_the_failed_deployments_alarm_reads_the_record_functions_metric() -> None:

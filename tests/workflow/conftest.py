@@ -4,7 +4,7 @@ tasks routed to our in-process handlers, a real PostgreSQL, and the migration co
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
-from ecs_migrate_deploy.emulation.moto_seams import RolloutPolicy, SnapshotPolicy, TaskRunner
+from ecs_migrate_deploy.emulation.moto_seams import RolloutPolicy, Seam, SnapshotPolicy, TaskRunner
 from ecs_migrate_deploy.emulation.world import DbSecret, World, WorldSpec
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 from tests.conftest import ScratchDatabase
@@ -36,6 +36,13 @@ class Pipeline:
 
     def run(self, execution_input: dict[str, Any], name: str = "deploy-1") -> ExecutionReport:
         return self.emulator.run(execution_input, name=name, timeout=90)
+
+    def deliver(self, event: dict[str, Any]) -> ExecutionReport:
+        """Start an execution as the stack's EventBridge rule does (matched by its pattern, named by
+        "AWS"), and wait for it; the rule must match."""
+        arn = self.emulator.deliver(event)
+        assert arn is not None, f"the stack's trigger rule does not match {event.get('detail')}"
+        return self.emulator.wait(arn, timeout=90)
 
     def query(self, statement: str) -> list[tuple[Any, ...]]:
         with self.database.connect() as conn, conn.cursor() as cur:
@@ -94,6 +101,7 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
         snapshot_policy: SnapshotPolicy | None = None,
         routes: dict[str, Any] | None = None,
         parameters: dict[str, str] | None = None,
+        extra_seams: Sequence[Seam] = (),
         **spec_changes: Any,
     ) -> Pipeline:
         app_url = (
@@ -119,6 +127,7 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
             routes=routes,
             parameters={"DbSslMode": "disable", **(parameters or {})},
             extra_env={"POWERTOOLS_METRICS_DISABLED": "1"},
+            extra_seams=extra_seams,
         )
         emulator.__enter__()
         emulators.append(emulator)

@@ -334,7 +334,7 @@ def test_pushing_an_already_deployed_digest_is_a_recorded_noop(make_pipeline: Pi
     )
     revisions = task_definition_revisions(pipeline)
 
-    report = pipeline.run(pipeline.world.ecr_push_event("v1.1.0-retag", digest=digest), name="retag")
+    report = pipeline.deliver(pipeline.world.ecr_push_event("v1.1.0-retag", digest=digest))
 
     assert report.status == "SUCCEEDED"
     assert "StartSnapshot" not in report.state_names and "AcquireLock" not in report.state_names

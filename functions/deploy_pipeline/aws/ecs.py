@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from deploy_pipeline.aws import clients
@@ -10,25 +11,26 @@ from deploy_pipeline.errors import ConfigurationError, MigrationFailed, ServiceN
 
 DEPLOYMENT_TAG = "ecs-migrate-deploy:deployment-id"
 
-# Keys of DescribeTaskDefinition's output that RegisterTaskDefinition accepts back.
-_REGISTRABLE = (
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "runtimePlatform",
-)
+
+@cache
+def registrable_members() -> frozenset[str]:
+    """The members of DescribeTaskDefinition's output that RegisterTaskDefinition accepts back.
+
+    Read from the service model the ECS client already loaded (no extra file is parsed), so a
+    member botocore adds (enableFaultInjection, trustedExecutionConfiguration, ...) is copied
+    without a release of ours; a hand-written list silently dropped each new one.
+    """
+    model = clients.ecs().meta.service_model
+    accepted = model.operation_model("RegisterTaskDefinition").input_shape.members  # type: ignore[union-attr]
+    returned = model.shape_for("TaskDefinition").members  # type: ignore[attr-defined]
+    return frozenset(accepted) & frozenset(returned)
+
+
+def _is_reserved(tag: dict[str, str]) -> bool:
+    """RegisterTaskDefinition `tags` doc: "Do not use aws:, AWS:, or any upper or lowercase
+    combination of such as a prefix for either keys or values as it is reserved for Amazon Web
+    Services use." CloudFormation puts such tags (aws:cloudformation:stack-name, ...) on what it creates."""
+    return any(str(tag.get(part, "")).lower().startswith("aws:") for part in ("key", "value"))
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class ServiceInfo:
     platform_version: str | None
     network_configuration: dict[str, Any] | None
     deployments: list[dict[str, Any]] = field(default_factory=list)
+    deployment_controller: str = "ECS"
+    running_count: int = 0
+    desired_count: int = 0
 
     def primary_deployment(self) -> dict[str, Any] | None:
         return next((d for d in self.deployments if d.get("status") == "PRIMARY"), None)
@@ -64,12 +69,17 @@ def describe_services(cluster: str, names: list[str]) -> list[ServiceInfo]:
             found[svc["serviceName"]] = ServiceInfo(
                 name=svc["serviceName"],
                 arn=svc["serviceArn"],
-                task_definition_arn=svc["taskDefinition"],
+                # CreateService's model doc: "A task definition must be specified if the service uses either
+                # the ECS or CODE_DEPLOY deployment controllers": an EXTERNAL one's live in its task sets.
+                task_definition_arn=svc.get("taskDefinition", ""),
                 launch_type=svc.get("launchType"),
                 capacity_provider_strategy=[dict(c) for c in svc.get("capacityProviderStrategy", [])],
                 platform_version=svc.get("platformVersion"),
                 network_configuration=dict(svc["networkConfiguration"]) if svc.get("networkConfiguration") else None,
                 deployments=list(svc.get("deployments", [])),  # type: ignore[arg-type]
+                deployment_controller=svc.get("deploymentController", {}).get("type", "ECS"),
+                running_count=svc.get("runningCount", 0),
+                desired_count=svc.get("desiredCount", 0),
             )
     missing += [n for n in names if n not in found and n not in missing]
     if missing:
@@ -99,18 +109,20 @@ def register_revision(source_arn: str, repository_uri: str, image_uri: str, depl
     Idempotent: if the family's latest revision was registered by this deployment, it is reused,
     so a retried Lambda does not leave a trail of revisions.
     """
-    source, _ = describe_task_definition(source_arn)
+    source, source_tags = describe_task_definition(source_arn)
     latest, latest_tags = describe_task_definition(source["family"])
     if {"key": DEPLOYMENT_TAG, "value": deployment_id} in latest_tags:
         return str(latest["taskDefinitionArn"])
     if not images_from_repository(source, repository_uri):
         raise ConfigurationError(f"task definition {source_arn} has no container running an image of {repository_uri}")
-    spec = {key: source[key] for key in _REGISTRABLE if source.get(key)}
+    spec = {key: value for key, value in source.items() if key in registrable_members() and value is not None}
     spec["containerDefinitions"] = [
         {**c, "image": image_uri} if c.get("image", "").split("@")[0].split(":")[0] == repository_uri else c
         for c in source["containerDefinitions"]
     ]
-    spec["tags"] = [{"key": DEPLOYMENT_TAG, "value": deployment_id}]
+    # The source's own tags (a previous deployment's id replaced by ours; AWS-reserved ones are AWS's to set).
+    kept = [t for t in source_tags if t.get("key") != DEPLOYMENT_TAG and not _is_reserved(t)]
+    spec["tags"] = [*kept, {"key": DEPLOYMENT_TAG, "value": deployment_id}]
     registered = clients.ecs().register_task_definition(**spec)
     return registered["taskDefinition"]["taskDefinitionArn"]
 
@@ -190,3 +202,13 @@ def update_service(cluster: str, service: str, task_definition_arn: str) -> str 
     response = clients.ecs().update_service(cluster=cluster, service=service, taskDefinition=task_definition_arn)
     primary = next((d for d in response["service"].get("deployments", []) if d.get("status") == "PRIMARY"), None)
     return primary.get("id") if primary else None
+
+
+def all_run_image(services: list[str], cluster: str, repository_uri: str, image_uri: str) -> bool:
+    """Whether every service's task definition runs `image_uri` in all its containers of the repository."""
+    for service in describe_services(cluster, services):
+        definition, _ = describe_task_definition(service.task_definition_arn)
+        ours = images_from_repository(definition, repository_uri)
+        if not ours or any(uri != image_uri for uri in ours.values()):
+            return False
+    return True

@@ -7,11 +7,21 @@ from typing import Any
 
 from deploy_pipeline.aws import clients
 
+# botocore's SNS model, PublishInput.Subject: "Subjects must be UTF-8 text with no line breaks or
+# control characters, and less than 100 characters long." A subject SNS refuses loses the message.
+MAX_SUBJECT_CHARS = 99
+
+
+def sns_subject(text: str) -> str:
+    """`text` as a valid SNS subject: one line, printable, cut with "..." to under 100 characters."""
+    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return line if len(line) <= MAX_SUBJECT_CHARS else line[: MAX_SUBJECT_CHARS - 3] + "..."
+
 
 def publish_sns(topic_arn: str, subject: str, message: str, outcome: str) -> None:
     clients.sns().publish(
         TopicArn=topic_arn,
-        Subject=subject[:100],  # SNS rejects longer subjects
+        Subject=sns_subject(subject),
         Message=message,
         MessageAttributes={"outcome": {"DataType": "String", "StringValue": outcome}},
     )

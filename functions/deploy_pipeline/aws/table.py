@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploy_pipeline.aws import clients
+from deploy_pipeline.errors import TransientAwsError
 
 
 def lock_key(cluster: str, service: str) -> str:
@@ -77,9 +78,17 @@ def try_acquire_locks(table: str, keys: list[str], owner: str, digest: str, now:
     try:
         dynamodb.transact_write_items(TransactItems=items)
     except dynamodb.exceptions.TransactionCanceledException as exc:
-        reasons = exc.response.get("CancellationReasons", [])
-        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons:
+        codes = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+        # ConditionalCheckFailed: another execution holds a lock. TransactionConflict: another
+        # transaction is writing the same lock item right now (botocore's DynamoDB model: "There is an
+        # ongoing TransactWriteItems operation that conflicts with a concurrent ... request") — a
+        # competing acquire or release: held, for now. Either way: wait and try again.
+        if codes & {"ConditionalCheckFailed", "TransactionConflict"} or not codes - {"None", None}:
             return False
+        if codes & {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}:
+            raise TransientAwsError(
+                f"acquiring the locks was throttled ({', '.join(sorted(map(str, codes)))})"
+            ) from None
         raise
     return True
 
@@ -105,28 +114,94 @@ def release_lock(table: str, key: str, owner: str) -> bool:
 
 
 def put_record(table: str, cluster: str, record: dict[str, Any], services: list[str]) -> None:
-    """The deployment record, plus each service's CURRENT pointer when it succeeded."""
+    """The deployment record, plus each service's CURRENT pointer when it succeeded.
+
+    A NoOp moves the pointer only forward in request time: an older request that found its image
+    already running must not make a newer deployment look older than it is (see `current_requests`).
+    Writing the same record twice (a retried Record) is harmless: same keys, same body.
+    """
     dynamodb = clients.dynamodb()
     body = json.dumps(record, default=str, sort_keys=True)
     item: dict[str, Any] = {
-        "pk": {"S": deployments_key(cluster)},
-        "sk": {"S": f"{record['started_at']}#{record['deployment_id']}"},
+        **_record_key(cluster, record),
         "deployment_id": {"S": record["deployment_id"]},
         "outcome": {"S": record["outcome"]},
         "record": {"S": body},
     }
     dynamodb.put_item(TableName=table, Item=item)
-    if record["outcome"] in ("Succeeded", "NoOp"):
-        for service in services:
-            dynamodb.put_item(
-                TableName=table,
-                Item={
-                    "pk": {"S": current_key(cluster, service)},
-                    "sk": {"S": "CURRENT"},
-                    "deployment_id": {"S": record["deployment_id"]},
-                    "record": {"S": body},
-                },
-            )
+    if record["outcome"] not in ("Succeeded", "NoOp"):
+        return
+    requested_at = str(record.get("requested_at") or record["started_at"])
+    for service in services:
+        current: dict[str, Any] = {
+            "TableName": table,
+            "Item": {
+                "pk": {"S": current_key(cluster, service)},
+                "sk": {"S": "CURRENT"},
+                "deployment_id": {"S": record["deployment_id"]},
+                "requested_at": {"S": requested_at},
+                "record": {"S": body},
+            },
+        }
+        if record["outcome"] == "NoOp":
+            current["ConditionExpression"] = "attribute_not_exists(requested_at) OR requested_at <= :mine"
+            current["ExpressionAttributeValues"] = {":mine": {"S": requested_at}}
+        try:
+            dynamodb.put_item(**current)
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            continue  # a newer request is the current one
+
+
+def _record_key(cluster: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {"pk": {"S": deployments_key(cluster)}, "sk": {"S": f"{record['started_at']}#{record['deployment_id']}"}}
+
+
+def record_steps_done(table: str, cluster: str, record: dict[str, Any]) -> set[str] | None:
+    """The outcome steps already done for this record (None: no record yet), so a retried Record
+    neither rewrites the record nor notifies twice."""
+    item = clients.dynamodb().get_item(TableName=table, Key=_record_key(cluster, record)).get("Item")
+    if item is None:
+        return None
+    return set(item.get("steps_done", {}).get("SS", [])) | {"record"}
+
+
+def mark_record_step(table: str, cluster: str, record: dict[str, Any], step: str) -> None:
+    clients.dynamodb().update_item(
+        TableName=table,
+        Key=_record_key(cluster, record),
+        UpdateExpression="ADD steps_done :step",
+        ExpressionAttributeValues={":step": {"SS": [step]}},
+    )
+
+
+@dataclass(frozen=True)
+class CurrentDeployment:
+    """A service's last successful deployment, as far as ordering requests needs it."""
+
+    deployment_id: str
+    execution_arn: str
+    requested_at: str
+    image: str
+
+
+def current_requests(table: str, cluster: str, services: list[str]) -> dict[str, CurrentDeployment]:
+    """Service -> its CURRENT deployment (services never deployed by this stack are absent)."""
+    dynamodb = clients.dynamodb()
+    found: dict[str, CurrentDeployment] = {}
+    for service in services:
+        item = dynamodb.get_item(
+            TableName=table, Key={"pk": {"S": current_key(cluster, service)}, "sk": {"S": "CURRENT"}}
+        ).get("Item")
+        if not item:
+            continue
+        record = json.loads(item["record"]["S"])
+        found[service] = CurrentDeployment(
+            deployment_id=str(record.get("deployment_id", "")),
+            execution_arn=str(record.get("execution_arn", "")),
+            requested_at=str(item.get("requested_at", {}).get("S") or record.get("requested_at") or ""),
+            image=str(record.get("image_tag") or record.get("image_digest") or ""),
+        )
+    return found
 
 
 def put_baseline(table: str, deployment_id: str, blob: bytes, expires_at: int) -> None:

@@ -6,11 +6,19 @@ expired lock is treated as free by the acquire condition itself (TTL deletion ca
 
 from __future__ import annotations
 
-from deploy_pipeline.aws import table
+from datetime import datetime
+
+from deploy_pipeline.aws import ecs, table
 from deploy_pipeline.errors import DeploymentInProgress
-from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, now
-from deploy_pipeline.models.state import LockResult, PipelineState, RecordInput
+from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now, request_time
+from deploy_pipeline.models.state import DeploymentPlan, LockResult, PipelineState, RecordInput
 from deploy_pipeline.settings import Settings
+
+# Waiting for another deployment's lock: the adaptive wait of every phase, but capped lower, since a
+# lock frees at an unknown moment. At LockWaitSeconds' maximum (86,400 s) this is ~960 rounds of
+# ~9 history events, well inside the 25,000-event history of one execution with every other phase
+# at its own maximum (tests/unit/pipeline/test_history_budget.py adds it up).
+LOCK_MAX_WAIT_SECONDS = 90
 
 
 def acquire(state: PipelineState, settings: Settings) -> LockResult:
@@ -20,12 +28,13 @@ def acquire(state: PipelineState, settings: Settings) -> LockResult:
     first_attempt = state.lock.first_attempt_at if state.lock else now()
     current = int(now().timestamp())
     if table.try_acquire_locks(settings.table_name, keys, owner, plan.image.digest, current, settings.lock_ttl_seconds):
-        return LockResult(
+        held = LockResult(
             acquired=True,
             keys=keys,
             first_attempt_at=first_attempt,
             expires_at=current + settings.lock_ttl_seconds,
         )
+        return _decide_once_held(held, plan, settings)
     holder = next(
         (h for h in (table.lock_holder(settings.table_name, k) for k in keys) if h and h.execution != owner),
         None,
@@ -42,14 +51,55 @@ def acquire(state: PipelineState, settings: Settings) -> LockResult:
         raise DeploymentInProgress(
             f"execution {held_by} is deploying {', '.join(s.name for s in plan.services)}: {why}{expiry}"
         )
-    remaining = settings.lock_wait_seconds - waited
     return LockResult(
         acquired=False,
         keys=keys,
         first_attempt_at=first_attempt,
-        wait_seconds=max(min(FIRST_WAIT_SECONDS["lock"], remaining), 1),
+        wait_seconds=lock_wait(first_attempt, settings.lock_wait_seconds, first=state.lock is None),
         held_by=held_by,
     )
+
+
+def lock_wait(first_attempt: datetime, budget_seconds: int, *, first: bool) -> int:
+    """Seconds until the next try: the phase waits' adaptive rule, capped at LOCK_MAX_WAIT_SECONDS and at
+    what is left of the budget (so the last try happens at the budget's end, not past it)."""
+    wait = FIRST_WAIT_SECONDS["lock"] if first else next_wait(first_attempt, budget_seconds)
+    remaining = budget_seconds - int(elapsed_seconds(first_attempt))
+    return max(min(wait, LOCK_MAX_WAIT_SECONDS, remaining), 1)
+
+
+def _decide_once_held(held: LockResult, plan: DeploymentPlan, settings: Settings) -> LockResult:
+    """What Resolve could not know while another deployment was running: whether this request is
+    still wanted. Decided with the lock held, so nothing changes the services meanwhile, and again
+    the same way if AcquireLock is retried.
+
+    - Superseded: a request made later than this one (push event time, or manual start time) has
+      deployed since: EventBridge does not promise delivery order, and putting an older image back
+      over a newer one is never what the pushes meant. An explicit rollback request is exempt (its
+      request time is its start, so it is the newest anyway).
+    - NoOp: every service already runs this image (two tags of one image pushed together, or an
+      event delivered twice): nothing to migrate or roll out.
+    """
+    if plan.requested_at is not None and not plan.options.rollback:
+        mine = request_time(plan.requested_at)
+        current = table.current_requests(settings.table_name, plan.cluster, [s.name for s in plan.services])
+        newer = sorted(
+            ((service, c) for service, c in current.items() if c.requested_at > mine and c.execution_arn),
+            key=lambda pair: pair[1].requested_at,
+        )
+        if newer:
+            service, latest = newer[-1]
+            return held.model_copy(
+                update={
+                    "superseded": True,
+                    "reason": f"a newer release ({latest.image or latest.deployment_id}, requested "
+                    f"{latest.requested_at}, deployment {latest.deployment_id}) has been deployed to {service} since "
+                    f"this one was requested ({mine})",
+                }
+            )
+    if ecs.all_run_image([s.name for s in plan.services], plan.cluster, plan.image.repository_uri, plan.image.uri):
+        return held.model_copy(update={"noop": True, "reason": f"every service already runs {plan.image.digest}"})
+    return held
 
 
 def release(state: RecordInput, settings: Settings) -> LockResult:

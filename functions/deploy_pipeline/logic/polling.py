@@ -54,3 +54,9 @@ def next_wait(started_at: datetime, timeout_seconds: int) -> int:
     wait = min(max(int(spent * GROWTH), MIN_WAIT_SECONDS), MAX_WAIT_SECONDS)
     remaining = int(timeout_seconds - spent)
     return max(min(wait, remaining + 1), 1)
+
+
+def request_time(when: datetime) -> str:
+    """A request time as a fixed-width UTC ISO string: such strings order like the times they name
+    (the deployments table compares them in a condition expression)."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")

@@ -14,14 +14,13 @@ from typing import Any
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 from deploy_pipeline.aws import notify, rds, table
-from deploy_pipeline.logic.polling import now
+from deploy_pipeline.logic.polling import now, request_time
 from deploy_pipeline.logic.rollback import manual_command
 from deploy_pipeline.models.state import DatabaseTarget, ErrorInfo, Outcome, RecordInput, RecordResult
 from deploy_pipeline.observability import logger, metrics
 from deploy_pipeline.settings import Settings
 
 MAX_CAUSE_CHARS = 8000  # well under Step Functions' 32,768-character cause limit
-_SUCCESS = ("Succeeded", "NoOp", "DryRun")
 
 
 def error_message(error: ErrorInfo) -> str:
@@ -42,8 +41,10 @@ def outcome_of(state: RecordInput) -> Outcome:
         return "RollbackFailed"
     if state.error is not None:
         return "RolledBack" if state.rollback and state.rollback.services else "Failed"
-    if state.plan.noop:
+    if state.plan.noop or (state.lock and state.lock.noop):
         return "NoOp"
+    if state.lock and state.lock.superseded:
+        return "Superseded"
     if state.plan.options.dry_run:
         return "DryRun"
     return "Succeeded"
@@ -55,7 +56,9 @@ def explain(state: RecordInput, outcome: Outcome) -> tuple[str, str]:
     if outcome == "Succeeded" and plan:
         return "", f"Deployed {_image(state)} to {', '.join(s.name for s in plan.services)}."
     if outcome == "NoOp" and plan:
-        return "", f"Nothing to do: {plan.noop_reason}."
+        return "", f"Nothing to do: {plan.noop_reason or (state.lock.reason if state.lock else '')}."
+    if outcome == "Superseded" and plan and state.lock:
+        return "", f"Superseded: {state.lock.reason}. {_image(state)} was not deployed; nothing was touched."
     if outcome == "DryRun" and plan:
         return (
             "",
@@ -191,6 +194,7 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
             image_uri=plan.image.uri,
             services=[{"name": s.name, "previous_task_definition": s.task_definition_arn} for s in plan.services],
             options=plan.options.model_dump(),
+            requested_at=request_time(plan.requested_at) if plan.requested_at else None,
         )
     if state.rollout:
         record["new_task_definitions"] = {s.name: s.task_definition_arn for s in state.rollout.services}
@@ -219,8 +223,9 @@ def record_outcome(state: RecordInput, settings: Settings) -> RecordResult:
     metrics.add_metric(name="Deployments", unit="Count", value=1)
     finished = datetime.fromisoformat(record["finished_at"])
     steps: dict[str, Callable[[], object]] = {
-        "metrics": lambda: emit_phase_durations(phase_seconds(state, finished)),
+        # first: the later steps mark themselves done on the record's item
         "record": lambda: table.put_record(settings.table_name, settings.cluster_name, record, services),
+        "metrics": lambda: emit_phase_durations(phase_seconds(state, finished)),
         "sns": lambda: notify.publish_sns(settings.topic_arn, _subject(state, outcome), _message(record), outcome),
         "event": lambda: notify.put_event(
             settings.event_bus_name,
@@ -233,11 +238,24 @@ def record_outcome(state: RecordInput, settings: Settings) -> RecordResult:
     if outcome == "Succeeded" and state.plan and state.snapshot:
         plan = state.plan
         steps["retention"] = lambda: prune_snapshots(plan.database, settings.snapshot_retention)
+    # Record may run twice (a retry after its work): what the first run did is not done again.
+    try:
+        done = table.record_steps_done(settings.table_name, settings.cluster_name, record) or set()
+    except Exception as exc:  # never block the outcome: at worst a retry notifies twice
+        logger.warning("cannot read what an earlier attempt recorded", extra={"reason": str(exc)[:500]})
+        done = set()
     for name, step in steps.items():
+        if name in done:
+            continue
         try:
             step()
         except Exception as exc:  # never block the outcome; the log and the alarm carry it
             logger.exception("record step failed", extra={"step": name, "reason": str(exc)[:500]})
+            continue
+        try:
+            table.mark_record_step(settings.table_name, settings.cluster_name, record, name)
+        except Exception as exc:
+            logger.warning("cannot mark a record step done", extra={"step": name, "reason": str(exc)[:500]})
     return RecordResult(deployment_id=record["deployment_id"], outcome=outcome, error=error or outcome, cause=cause)
 
 

@@ -108,6 +108,23 @@ def tag_filter_text(settings: Settings) -> str:
     return f"prefix {settings.tag_prefix!r}" if settings.tag_prefix else "every tag except 'latest'"
 
 
+def refuse_other_deployment_controllers(services: list[ecs.ServiceInfo]) -> None:
+    """Only the rolling-update (ECS) controller takes a new task definition through UpdateService.
+
+    UpdateService's model doc: for CODE_DEPLOY services "only the desired count, deployment
+    configuration, health check grace period, task placement constraints and strategies, enable ECS
+    managed tags option, and propagate tags can be updated", and for EXTERNAL ones the task definition
+    belongs to a task set. Found at StartRollout, the migration would already have run.
+    """
+    others = [f"{s.name!r} ({s.deployment_controller})" for s in services if s.deployment_controller != "ECS"]
+    if others:
+        raise ConfigurationError(
+            f"service(s) {', '.join(others)} do not use the rolling update (ECS) deployment controller; "
+            "CODE_DEPLOY and EXTERNAL services take new task definitions through CodeDeploy or task sets, "
+            "which this pipeline does not drive"
+        )
+
+
 def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
     trigger, tag, digest, options = parse_request(start.input, settings)
     repository_uri = ecr.repository_uri(settings.repository_name)
@@ -119,6 +136,7 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
         tag=tag or (image.tags[0] if image.tags else None),
     )
     services = ecs.describe_services(settings.cluster_name, settings.service_names)
+    refuse_other_deployment_controllers(services)
     running_new_image = 0
     for index, service in enumerate(services):
         task_definition, _ = ecs.describe_task_definition(service.task_definition_arn)
@@ -151,6 +169,9 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
         migration_command=settings.migration_command,
         database=database,
         options=PlanOptions.model_validate(options.model_dump()),
+        requested_at=(
+            EcrPushEvent.model_validate(start.input).time if trigger == "ecr-push" else start.execution.started_at
+        ),
         noop=noop,
         noop_reason=f"every service already runs {image_ref.digest}" if noop else None,
     )

@@ -6,6 +6,9 @@ command, `restore` restores it to a NEW instance/cluster beside the original and
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from deploy_pipeline.aws import ecs, rds
 from deploy_pipeline.errors import RollbackFailed
 from deploy_pipeline.logic.identifiers import derived_identifier
@@ -16,23 +19,7 @@ from deploy_pipeline.settings import Settings
 
 
 def start(state: PipelineState, settings: Settings) -> RollbackResult:
-    plan = state.plan
-    current = {s.name: s for s in ecs.describe_services(plan.cluster, [t.name for t in plan.services])}
-    rolled_back: list[ServiceRollout] = []
-    for target in plan.services:
-        running = current[target.name].task_definition_arn
-        if running == target.task_definition_arn:
-            continue  # never touched by this execution (or already back)
-        # A failure here reaches the ASL's Catch; Record then names the manual commands.
-        deployment_id = ecs.update_service(plan.cluster, target.name, target.task_definition_arn)
-        rolled_back.append(
-            ServiceRollout(
-                name=target.name,
-                task_definition_arn=target.task_definition_arn,
-                previous_task_definition_arn=running,
-                deployment_id=deployment_id,
-            )
-        )
+    rolled_back = _services(state)
     return RollbackResult(
         services=rolled_back,
         database=_database(state, settings),
@@ -42,11 +29,58 @@ def start(state: PipelineState, settings: Settings) -> RollbackResult:
     )
 
 
+def _services(state: PipelineState) -> list[ServiceRollout]:
+    """Each service this execution changed, with the deployment that puts it back, to be watched.
+
+    What to watch is read from the service's deployments, not from its task definition: a service
+    already on the recorded revision was either never touched, or is being put back already, by
+    this Lambda's earlier run (its result lost after UpdateService) or by ECS itself (a circuit
+    breaker with `rollback: true` "rolled back to the last deployment that completed successfully").
+    Only a deployment that predates this execution and is alone and settled is "never touched".
+    """
+    plan = state.plan
+    current = {s.name: s for s in ecs.describe_services(plan.cluster, [t.name for t in plan.services])}
+    rolled_back: list[ServiceRollout] = []
+    for target in plan.services:
+        service = current[target.name]
+        primary = service.primary_deployment() or {}
+        if primary.get("taskDefinition") == target.task_definition_arn:
+            if _untouched(service, primary, state.execution.started_at):
+                continue
+            deployment_id = primary.get("id")
+        else:
+            # A failure here reaches the ASL's Catch; Record then names the manual commands.
+            deployment_id = ecs.update_service(plan.cluster, target.name, target.task_definition_arn)
+        replaced = next(
+            (d["taskDefinition"] for d in service.deployments if d.get("taskDefinition") != target.task_definition_arn),
+            service.task_definition_arn,
+        )
+        rolled_back.append(
+            ServiceRollout(
+                name=target.name,
+                task_definition_arn=target.task_definition_arn,
+                previous_task_definition_arn=replaced,
+                deployment_id=deployment_id,
+            )
+        )
+    return rolled_back
+
+
+def _untouched(service: ecs.ServiceInfo, primary: dict[str, Any], execution_started: datetime) -> bool:
+    created = primary.get("createdAt")
+    return (
+        len(service.deployments) == 1
+        and primary.get("rolloutState", "COMPLETED") == "COMPLETED"
+        and isinstance(created, datetime)
+        and created < execution_started
+    )
+
+
 def check(state: PipelineState, settings: Settings) -> RollbackResult:
     current = state.rollback
     if current is None:
         raise RollbackFailed("CheckRollback ran without a rollback in the state")
-    services, failed = watch(state.plan.cluster, current.services, what="previous")
+    services, failed = watch(state.plan.cluster, current.services)
     if failed:
         raise RollbackFailed(
             "the rollback deployment failed: "

@@ -21,7 +21,7 @@ DeploymentId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=DEPLOYMENT_ID_MAX_LENGTH)
 ]
 
-Outcome = Literal["Succeeded", "Failed", "RolledBack", "RollbackFailed", "NoOp", "DryRun"]
+Outcome = Literal["Succeeded", "Failed", "RolledBack", "RollbackFailed", "NoOp", "DryRun", "Superseded"]
 
 
 class _Model(BaseModel):
@@ -71,6 +71,11 @@ class DeploymentPlan(_Model):
     migration_command: list[str]
     database: DatabaseTarget
     options: PlanOptions = Field(default_factory=PlanOptions)
+    requested_at: datetime | None = Field(
+        default=None,
+        description="When the release was asked for: the push's event time, or the manual start. Decides which "
+        "of two queued deployments is newer (EventBridge does not promise delivery order).",
+    )
     noop: bool = False
     noop_reason: str | None = None
 
@@ -91,6 +96,10 @@ class LockResult(_Model):
     expires_at: int = 0
     wait_seconds: int = 0
     held_by: str | None = None
+    # Decided once the lock is held, when no other deployment can change the services meanwhile:
+    noop: bool = False  # every service already runs the image (e.g. two tags of one image pushed together)
+    superseded: bool = False  # a newer request has deployed since this one was made
+    reason: str | None = None
 
 
 class SnapshotResult(PollingResult):

@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -23,6 +24,7 @@ from ecs_migrate_deploy.emulation.moto_seams import (
     MotoSeams,
     RecordedSleep,
     RolloutPolicy,
+    Seam,
     SnapshotPolicy,
     TaskRunner,
 )
@@ -201,6 +203,7 @@ class Emulator:
     quiet_moto: bool = True
     emulated_clock: bool = True
     endpoint_url: str | None = None
+    extra_seams: Sequence[Seam] = ()
 
     def __post_init__(self) -> None:
         self.seams = MotoSeams(
@@ -211,6 +214,7 @@ class Emulator:
             skip_waits=self.skip_waits,
             skip_retry_sleeps=self.skip_retry_sleeps,
             enforce_lambda_timeouts=self.enforce_lambda_timeouts,
+            extra=self.extra_seams,
         )
         self.clock_offset = 0.0  # seconds a test moved the clock on by hand (advance_clock)
         self._saved_clock: Callable[[], datetime] | None = None
@@ -332,6 +336,24 @@ class Emulator:
         self._started[arn] = time.perf_counter()
         return arn
 
+    def deliver(self, event: Mapping[str, Any]) -> str | None:
+        """Do what EventBridge does with `event` on the default bus: if the stack's trigger rule (the
+        pattern in template.yaml, with this world's parameters) matches, StartExecution with the event
+        as input, named as EventBridge names it; None when the rule does not match (nothing starts).
+
+        The name is not ours to choose on AWS: an execution started by a rule is named with the event's
+        id and a fresh UUID joined by `_` (73 characters for a UUID event id), which is what every
+        identifier derived from the execution name must survive. (The same naming is what LocalStack
+        reproduces "as it happens in AWS", localstack/localstack#11427.) Matching uses moto's
+        implementation of EventBridge's pattern rules (prefix, anything-but, ...).
+        """
+        from moto.events.models import EventPattern
+
+        pattern = EventPattern.load(json.dumps(self.world.trigger_pattern()))
+        if not pattern.matches_event(dict(event)):  # type: ignore[arg-type]
+            return None
+        return self.start(event, name=eventbridge_execution_name(event))
+
     def wait(self, arn: str, timeout: float = 60, on_event: EventCallback | None = None) -> ExecutionReport:
         """Poll until the execution ends; raises TimeoutError (after stopping it) past `timeout`."""
         sfn = self.client("stepfunctions")
@@ -373,6 +395,12 @@ class Emulator:
     def run(self, input: Mapping[str, Any], name: str, timeout: float = 60) -> ExecutionReport:
         """start + wait."""
         return self.wait(self.start(input, name=name), timeout=timeout)
+
+
+def eventbridge_execution_name(event: Mapping[str, Any]) -> str:
+    """`<event id>_<uuid4>`, the shape of an execution name that an EventBridge rule starts."""
+    event_id = str(event.get("id") or uuid.uuid4())
+    return f"{event_id}_{uuid.uuid4()}"[:80]
 
 
 def _await_not_running(sfn: Any, arn: str, timeout: float = 5.0) -> None:

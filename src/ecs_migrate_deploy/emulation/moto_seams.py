@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import importlib
 import json
 import os
@@ -189,6 +190,23 @@ class LambdaRouter(Seam):
         self.enforce_timeouts = enforce_timeouts
         self.invocations: list[Invocation] = []
         self._lock = threading.RLock()
+        self._calls: dict[str, int] = {}
+        self._lost: dict[str, tuple[int, str]] = {}
+        self._task_timeouts: dict[str, int] = {}  # function name -> Task timeouts to raise after invoking
+        self.lost_results: list[Invocation] = []
+
+    def lose_result(self, function_name: str, error: str = "Lambda.Unknown", occurrence: int = 1) -> None:
+        """At-least-once delivery: the `occurrence`-th invocation of `function_name` runs to its end, so
+        its side effects happen, and then fails with `error` instead of returning its result.
+
+        This is what AWS documents for a function that times out after doing its work: Step Functions'
+        "Handle Lambda service exceptions" page says "Unhandled errors in Lambda are reported as
+        Lambda.Unknown in the error output. These include out-of-memory errors and function timeouts";
+        a Task whose own TimeoutSeconds elapses fails with "States.Timeout" (the ASL spec's predefined
+        error) while the invocation may still finish. The ASL's Retry then runs the function again.
+        """
+        with self._lock:
+            self._lost[function_name] = (occurrence, error)
 
     def route(self, function_name: str, handler: str | Handler) -> None:
         with self._lock:
@@ -226,6 +244,34 @@ class LambdaRouter(Seam):
 
         patches.set(LambdaSimpleBackend, "invoke", invoke)
 
+        # A Task's own timeout ("States.Timeout") cannot be reported by the function (moto, like AWS,
+        # refuses error names starting with "States."): it is raised by the interpreter, after the
+        # invocation did its work, as `_evaluate_with_timeout` does when TimeoutSeconds elapses
+        # (moto/stepfunctions/parser/asl/component/state/exec/state_task/state_task_lambda.py
+        # `StateTaskLambda._eval_execution`; its `_from_error` maps TimeoutError to States.Timeout).
+        from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+
+        original = StateTaskLambda._eval_execution
+
+        def eval_execution(state: Any, env: Any) -> None:
+            failure: Exception | None = None
+            try:
+                original(state, env)
+            except Exception as exc:  # the invocation's own error, lost if the Task timed out
+                failure = exc
+            function_name = str(state.resource.resource_arn).rsplit(":", 1)[-1]
+            with router._lock:
+                due = router._task_timeouts.get(function_name, 0)
+                if due:
+                    router._task_timeouts[function_name] = due - 1
+            if due:
+                raise EvalTimeoutError()
+            if failure is not None:
+                raise failure
+
+        patches.set(StateTaskLambda, "_eval_execution", eval_execution)
+
     def _invoke(self, fn: Any, body: Any, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body) if body else {}
         with self._lock:
@@ -246,10 +292,28 @@ class LambdaRouter(Seam):
             except Exception as exc:
                 error = exc
             elapsed = time.perf_counter() - started
+            calls = self._calls[fn.function_name] = self._calls.get(fn.function_name, 0) + 1
             if error is None and self.enforce_timeouts and elapsed > context.timeout_seconds:
                 error = _SandboxTimedout(f"Task timed out after {context.timeout_seconds:.2f} seconds")
+            lost = self._lost.get(fn.function_name)
+            # The work is done either way: what is lost is its result, a value or an error.
+            if lost is not None and lost[0] == calls and lost[1] == "States.Timeout":
+                self._task_timeouts[fn.function_name] = self._task_timeouts.get(fn.function_name, 0) + 1
+                self.lost_results.append(
+                    Invocation(fn.function_name, context.aws_request_id, event, result, "States.Timeout", None, 0.0)
+                )
+            elif lost is not None and lost[0] == calls:
+                error = _ResultLost(
+                    lost[1], f"emulated: the invocation did its work, then its result was lost ({lost[1]})"
+                )
             if error is not None:
-                error_type = "Sandbox.Timedout" if isinstance(error, _SandboxTimedout) else type(error).__name__
+                error_type = (
+                    "Sandbox.Timedout"
+                    if isinstance(error, _SandboxTimedout)
+                    else error.error_type
+                    if isinstance(error, _ResultLost)
+                    else type(error).__name__
+                )
                 response_headers["x-amz-function-error"] = "Unhandled"
                 payload = json.dumps({"errorType": error_type, "errorMessage": str(error), "stackTrace": []})
                 result = None
@@ -264,14 +328,25 @@ class LambdaRouter(Seam):
                     duration_ms=elapsed * 1000,
                 )
             )
+            if isinstance(error, _ResultLost):
+                self.lost_results.append(self.invocations[-1])
         return payload.encode("utf-8")
 
     def _reset(self) -> None:
         self._resolved.clear()
+        self._calls.clear()
+        self._lost.clear()
+        self._task_timeouts.clear()
 
 
 class _SandboxTimedout(Exception):
     pass
+
+
+class _ResultLost(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 @contextmanager
@@ -669,16 +744,46 @@ def complete_rollout(service_name: str, task_definition_arn: str) -> RolloutStat
 CIRCUIT_BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
 
 
+def _has_classic_load_balancer(service: Service) -> bool:
+    """A Classic Load Balancer is named by `loadBalancerName` (ALB/NLB ones by `targetGroupArn`)."""
+    return any(lb.get("loadBalancerName") for lb in service.load_balancers)
+
+
+def _rolls_back_itself(service: Service) -> bool:
+    configuration = getattr(service, "deployment_configuration", None) or {}
+    return bool((configuration.get("deploymentCircuitBreaker") or {}).get("rollback"))
+
+
 class EcsRollouts(Seam):
-    """Gives UpdateService real deployments, finished by a pluggable RolloutPolicy.
+    """Gives UpdateService real deployments, finished by a pluggable RolloutPolicy, and keeps what
+    real services and task definitions carry that moto drops.
 
     Patches in `moto/ecs/models.py` (`EC2ContainerServiceBackend`):
     - `update_service`: moto only swaps `taskDefinition` and leaves `deployments` untouched; here a
       changed task definition (or forceNewDeployment) makes a new PRIMARY deployment IN_PROGRESS and
-      the previous PRIMARY becomes ACTIVE; the task definition is normalised to its full ARN;
+      the previous PRIMARY becomes ACTIVE; the task definition is normalised to its full ARN. A
+      CODE_DEPLOY or EXTERNAL service refuses a new task definition, as UpdateService's model doc
+      says: "For services using the blue/green (CODE_DEPLOY) deployment controller, only the desired
+      count, deployment configuration, health check grace period, task placement constraints and
+      strategies, enable ECS managed tags option, and propagate tags can be updated using this API"
+      (the error's wording is ours);
     - `describe_services`: each managed IN_PROGRESS PRIMARY asks the policy; COMPLETED drops the other
       deployments and sets runningCount = desiredCount; FAILED keeps the new taskDefinition with
-      rolloutState FAILED and the circuit breaker's reason (real ECS without auto-rollback).
+      rolloutState FAILED and the circuit breaker's reason. With `deploymentCircuitBreaker.rollback`
+      on, ECS then rolls back by itself (see `_roll_back`). Behind a Classic Load Balancer no
+      deployment carries `rolloutState` (Deployment.rolloutState, botocore's ecs model: "The
+      rolloutState of a service is only returned for services that use the rolling update (ECS)
+      deployment type that aren't behind a Classic Load Balancer"), and a failing deployment is
+      never FAILED: its tasks keep failing (failedTasks grows) until someone acts.
+    Patches in `moto/ecs/responses.py` (`EC2ContainerServiceResponse`):
+    - `create_service`: moto drops `deploymentConfiguration`; it is kept (as UpdateService already
+      keeps it, by attribute name), so DescribeServices shows the circuit breaker's settings;
+    - `register_task_definition`: moto keeps a fixed list of members and drops the others (e.g.
+      `enableFaultInjection`, `trustedExecutionConfiguration`); every member of the request that the
+      model's TaskDefinition output also has is kept. Tag keys with the `aws:` prefix are refused,
+      as the model's doc of RegisterTaskDefinition `tags` says: "Do not use aws:, AWS:, or any upper
+      or lowercase combination of such as a prefix for either keys or values as it is reserved for
+      Amazon Web Services use" (the error's wording is ours).
     `settle(service)` marks a service's current deployment COMPLETED (moto leaves the deployment of
     a newly created service IN_PROGRESS forever).
     """
@@ -686,16 +791,21 @@ class EcsRollouts(Seam):
     def __init__(self, policy: RolloutPolicy | None = None) -> None:
         super().__init__()
         self.policy: RolloutPolicy = policy or complete_rollout
-        self._managed: set[str] = set()  # deployment ids this seam created
+        self._managed: dict[str, RolloutState] = {}  # deployment ids this seam created -> rollout state
+        self._last_completed: dict[str, str] = {}  # service ARN -> task definition of its last COMPLETED deployment
         self._counter = 0
         self._lock = threading.RLock()
 
     def _apply(self, patches: _Patches) -> None:
+        from moto.ecs.exceptions import InvalidParameterException
         from moto.ecs.models import EC2ContainerServiceBackend
+        from moto.ecs.responses import EC2ContainerServiceResponse
 
         seam = self
         original_update = EC2ContainerServiceBackend.update_service
         original_describe = EC2ContainerServiceBackend.describe_services
+        original_create_response = EC2ContainerServiceResponse.create_service
+        original_register_response = EC2ContainerServiceResponse.register_task_definition
 
         def update_service(backend: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> Service:
             cluster = service_properties.get("cluster", "default")
@@ -703,7 +813,13 @@ class EcsRollouts(Seam):
             force = bool(service_properties.get("force_new_deployment"))
             wanted = service_properties.get("task_definition")
             with seam._lock:
-                previous = backend._get_service(cluster, name).task_definition
+                current = backend._get_service(cluster, name)
+                controller = current.deployment_controller.get("type", "ECS")
+                if wanted and controller != "ECS":
+                    raise InvalidParameterException(
+                        f"Unable to update task definition on services with a {controller} deployment controller."
+                    )
+                previous = current.task_definition
                 service = original_update(backend, service_properties)
                 if wanted:
                     service.task_definition = backend.describe_task_definition(wanted).arn
@@ -713,7 +829,7 @@ class EcsRollouts(Seam):
                     for deployment in service.deployments:
                         if deployment.get("status") == "PRIMARY":
                             deployment.update(desiredCount=service.desired_count, updatedAt=_now())
-                            if deployment.get("rolloutState") == "COMPLETED":
+                            if seam._managed.get(deployment["id"], "COMPLETED") == "COMPLETED":
                                 deployment["runningCount"] = service.desired_count
                 return service
 
@@ -725,20 +841,45 @@ class EcsRollouts(Seam):
                 seam._progress(service)
             return services, failures
 
+        def create_service(response: EC2ContainerServiceResponse) -> Any:
+            result = original_create_response(response)
+            configuration = response._get_param("deploymentConfiguration")
+            if configuration:
+                result.result["service"].deployment_configuration = configuration
+            return result
+
+        def register_task_definition(response: EC2ContainerServiceResponse) -> Any:
+            reserved = [t["key"] for t in response._get_param("tags") or [] if str(t["key"]).lower().startswith("aws:")]
+            if reserved:
+                raise InvalidParameterException(f"Tag keys with the aws: prefix are reserved for AWS use: {reserved}")
+            result = original_register_response(response)
+            task_definition = result.result["taskDefinition"]
+            for member in _task_definition_members():
+                value = response._get_param(member)
+                attribute = _xform_name(member)
+                if value is not None and getattr(task_definition, attribute, None) is None:
+                    setattr(task_definition, attribute, value)
+            return result
+
         patches.set(EC2ContainerServiceBackend, "update_service", update_service)
         patches.set(EC2ContainerServiceBackend, "describe_services", describe_services)
+        patches.set(EC2ContainerServiceResponse, "create_service", create_service)
+        patches.set(EC2ContainerServiceResponse, "register_task_definition", register_task_definition)
 
     def _reset(self) -> None:
         self._managed.clear()
+        self._last_completed.clear()
 
     def _deployment_id(self) -> str:
         self._counter += 1
         return f"ecs-svc/{int(time.time() * 1000) % 10**10:010d}{self._counter:09d}"
 
-    def _new_deployment(self, service: Service) -> None:
+    def _new_deployment(self, service: Service, reason: str = "ECS deployment in progress.") -> dict[str, Any]:
         now = _now()
         for deployment in service.deployments:
             if deployment.get("status") == "PRIMARY":
+                if self._managed.get(deployment["id"], "COMPLETED") == "COMPLETED":  # unmanaged: the settled start
+                    self._last_completed.setdefault(service.arn, deployment["taskDefinition"])
                 deployment["status"] = "ACTIVE"
                 deployment["updatedAt"] = now
         template = service.deployments[0] if service.deployments else {}
@@ -757,63 +898,114 @@ class EcsRollouts(Seam):
             "platformVersion": template.get("platformVersion"),
             "platformFamily": template.get("platformFamily"),
             "networkConfiguration": service.network_configuration or template.get("networkConfiguration"),
-            "rolloutState": "IN_PROGRESS",
-            "rolloutStateReason": "ECS deployment in progress.",
         }
+        if not _has_classic_load_balancer(service):
+            primary.update(rolloutState="IN_PROGRESS", rolloutStateReason=reason)
         service.deployments = [primary, *(d for d in service.deployments if d.get("status") == "ACTIVE")]
-        self._managed.add(deployment_id)
+        self._managed[deployment_id] = "IN_PROGRESS"
+        return primary
 
     def _progress(self, service: Service) -> None:
         with self._lock:
             deployments: list[dict[str, Any]] = service.deployments
             primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
-            if primary is None or primary["id"] not in self._managed or primary["rolloutState"] != "IN_PROGRESS":
+            if primary is None or self._managed.get(primary["id"]) != "IN_PROGRESS":
                 return
             state = self.policy(service.name, primary["taskDefinition"])
             now = _now()
+            classic = _has_classic_load_balancer(service)
             if state == "COMPLETED":
-                primary.update(
-                    rolloutState="COMPLETED",
-                    rolloutStateReason=f"ECS deployment {primary['id']} completed.",
-                    runningCount=primary["desiredCount"],
-                    pendingCount=0,
-                    updatedAt=now,
-                )
+                self._managed[primary["id"]] = "COMPLETED"
+                self._last_completed[service.arn] = primary["taskDefinition"]
+                primary.update(runningCount=primary["desiredCount"], pendingCount=0, updatedAt=now)
+                if not classic:
+                    primary.update(
+                        rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {primary['id']} completed."
+                    )
                 service.deployments = [primary]
                 service.running_count = primary["desiredCount"]
                 service.pending_count = 0
                 _service_event(service, f"(service {service.name}) has reached a steady state.")
             elif state == "FAILED":
                 primary.update(
-                    rolloutState="FAILED",
-                    rolloutStateReason=CIRCUIT_BREAKER_REASON,
                     runningCount=0,
                     pendingCount=0,
-                    failedTasks=max(1, int(primary["desiredCount"])),
+                    failedTasks=int(primary.get("failedTasks", 0)) + max(1, int(primary["desiredCount"])),
                     updatedAt=now,
                 )
+                if classic:
+                    # No circuit breaker behind a Classic Load Balancer: ECS keeps launching tasks that fail.
+                    return
+                self._managed[primary["id"]] = "FAILED"
+                primary.update(rolloutState="FAILED", rolloutStateReason=CIRCUIT_BREAKER_REASON)
                 _service_event(
                     service,
                     f"(service {service.name}) (deployment {primary['id']}) deployment failed: tasks failed to start.",
                 )
+                if _rolls_back_itself(service):
+                    self._roll_back(service, primary)
+
+    def _roll_back(self, service: Service, failed: dict[str, Any]) -> None:
+        """ECS's own rollback, as the Developer Guide's "Deployment circuit breaker" page describes it:
+        "When the deployment circuit breaker determines that a deployment failed, it looks for the most
+        recent deployment that is in a COMPLETED state. This is the deployment that it uses as the
+        roll-back deployment. When the rollback starts, the deployment changes from a COMPLETED to
+        IN_PROGRESS. [...] When the deployment circuit breaker does not find a deployment that is in a
+        COMPLETED state, the circuit breaker does not launch new tasks and the deployment is stalled."
+
+        The roll-back deployment is shown as a new PRIMARY deployment (new id, created now) running the
+        last COMPLETED task definition, IN_PROGRESS until the policy completes it; the failed one stays
+        ACTIVE with rolloutState FAILED while its tasks drain (Deployment.status in the model has only
+        PRIMARY, ACTIVE and INACTIVE). The service's taskDefinition follows the PRIMARY deployment.
+        The rolloutStateReason and event wordings are ours.
+        """
+        target = self._last_completed.get(service.arn)
+        if target is None or target == failed["taskDefinition"]:
+            return  # stalled
+        failed["status"] = "ACTIVE"
+        service.task_definition = target
+        primary = self._new_deployment(
+            service, reason=f"ECS deployment circuit breaker: rolling back to the deployment of {target}."
+        )
+        _service_event(service, f"(service {service.name}) rolling back to deployment {primary['id']}.")
 
     def settle(self, service: Service) -> None:
         """Mark the service steady on its current task definition (a world's starting point)."""
         settle_service(service)
 
 
+@functools.cache
+def _task_definition_members() -> list[str]:
+    """RegisterTaskDefinition's members that DescribeTaskDefinition returns too (botocore's model)."""
+    from botocore.session import get_session
+
+    ecs = get_session().get_service_model("ecs")
+    registrable = ecs.operation_model("RegisterTaskDefinition").input_shape.members
+    return sorted(set(registrable) & set(ecs.shape_for("TaskDefinition").members))
+
+
+def _xform_name(member: str) -> str:
+    from botocore import xform_name
+
+    return str(xform_name(member))
+
+
 def settle_service(service: Service) -> None:
-    """Mark a moto service steady on its current task definition (moto leaves it IN_PROGRESS)."""
+    """Mark a moto service steady on its current task definition (moto leaves it IN_PROGRESS).
+
+    Behind a Classic Load Balancer the deployment carries no rolloutState (see `EcsRollouts`)."""
     now = _now()
+    classic = _has_classic_load_balancer(service)
     for deployment in service.deployments:
         if deployment.get("status") == "PRIMARY":
-            deployment.update(
-                rolloutState="COMPLETED",
-                rolloutStateReason=f"ECS deployment {deployment['id']} completed.",
-                runningCount=service.desired_count,
-                pendingCount=0,
-                updatedAt=now,
-            )
+            deployment.update(runningCount=service.desired_count, pendingCount=0, updatedAt=now)
+            if classic:
+                deployment.pop("rolloutState", None)
+                deployment.pop("rolloutStateReason", None)
+            else:
+                deployment.update(
+                    rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {deployment['id']} completed."
+                )
     service.deployments = [d for d in service.deployments if d.get("status") == "PRIMARY"]
     service.running_count = service.desired_count
     service.pending_count = 0
@@ -826,6 +1018,17 @@ def settle_services(account: str, region: str, cluster: str, names: Sequence[str
     backend = ecs_backends[account][region]
     for name in names:
         settle_service(backend._get_service(cluster, name))
+
+
+def set_system_tags(account: str, region: str, arn: str, tags: Mapping[str, str]) -> None:
+    """Put `aws:`-prefixed tags on a task definition as AWS itself does: CloudFormation "automatically
+    creates the following stack-level tags with the aws: prefix: aws:cloudformation:logical-id,
+    aws:cloudformation:stack-id, aws:cloudformation:stack-name" (CloudFormation resource tagging),
+    which no one can set through the API (see `EcsRollouts`)."""
+    from moto.ecs.models import ecs_backends
+
+    task_definition = ecs_backends[account][region].describe_task_definition(arn)
+    task_definition.tags = [*task_definition.tags, *({"key": k, "value": v} for k, v in tags.items())]
 
 
 def _service_event(service: Service, message: str) -> None:
@@ -949,8 +1152,14 @@ class MotoSeams(Seam):
         skip_waits: bool = True,
         skip_retry_sleeps: bool = True,
         enforce_lambda_timeouts: bool = False,
+        extra: Sequence[Seam] = (),
     ) -> None:
+        """`extra`: more seams installed with these (the documented AWS limits moto does not enforce,
+        `documented_limits.SnsSubjectRules`, are always among them)."""
         super().__init__()
+        from ecs_migrate_deploy.emulation.documented_limits import SnsSubjectRules
+
+        self.extra: list[Seam] = [SnsSubjectRules(), *extra]
         self.lambdas = LambdaRouter(routes, enforce_timeouts=enforce_lambda_timeouts)
         self.sleeps = SleepRecorder(skip_waits=skip_waits, skip_retries=skip_retry_sleeps)
         self.tasks = EcsTasks(task_runner)
@@ -968,6 +1177,7 @@ class MotoSeams(Seam):
         seams: list[Seam] = [self.lambdas, self.sleeps, self.tasks, self.rollouts]
         if self.snapshots is not None:
             seams.append(self.snapshots)
+        seams += self.extra
         try:
             for seam in seams:
                 seam.install()

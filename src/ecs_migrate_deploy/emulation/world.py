@@ -136,6 +136,12 @@ class WorldSpec:
     functions: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
     lambda_runtime: str = "python3.12"
+    # What real services have and the defaults do not (issue 10); moto_seams.EcsServiceReality keeps them:
+    circuit_breaker_rollback: bool = False  # ECS rolls a FAILED deployment back by itself
+    classic_load_balancer: bool = False  # deployments carry no rolloutState
+    deployment_controller: Literal["ECS", "CODE_DEPLOY", "EXTERNAL"] = "ECS"
+    task_definition_fields: Mapping[str, Any] = field(default_factory=dict)  # e.g. enableFaultInjection
+    task_definition_tags: Mapping[str, str] = field(default_factory=dict)  # `aws:` keys set as AWS sets them
 
     @property
     def registry(self) -> str:
@@ -265,6 +271,15 @@ class World:
                 "image-tag": tag,
             },
         }
+
+    def trigger_pattern(self) -> dict[str, Any]:
+        """The stack's trigger rule pattern (template.yaml) with this world's parameter values."""
+        if not self.template:
+            raise RuntimeError("this world was built without a SAM template: it has no trigger rule")
+        template = _template_module()
+        params = template_parameters(self.spec, self.template, self._world_values())
+        pattern = template.resolve(template.trigger_pattern(self.template), params, self.template.get("Conditions"))
+        return dict(pattern)
 
     # ---- what the pipeline sent out ---------------------------------------------------------------
 
@@ -629,6 +644,8 @@ def build_world(spec: WorldSpec | None = None) -> World:
     network = _network_configuration(subnet_ids, security_group_id)
     task_definition_arns: dict[str, str] = {}
     service_arns: dict[str, str] = {}
+    system_tags = {k: v for k, v in spec.task_definition_tags.items() if k.lower().startswith("aws:")}
+    user_tags = {k: v for k, v in spec.task_definition_tags.items() if k not in system_tags}
     for service in spec.services:
         log_group = f"/ecs/{service}"
         logs.create_log_group(logGroupName=log_group)
@@ -654,19 +671,39 @@ def build_world(spec: WorldSpec | None = None) -> World:
             taskRoleArn=task_role_arn,
             executionRoleArn=execution_role_arn,
             containerDefinitions=[container],
+            **({"tags": [{"key": k, "value": v} for k, v in user_tags.items()]} if user_tags else {}),
+            **spec.task_definition_fields,
         )["taskDefinition"]["taskDefinitionArn"]
+        if system_tags:
+            moto_seams.set_system_tags(spec.account, region, task_definition_arns[service], system_tags)
         service_arns[service] = ecs.create_service(
             cluster=spec.cluster,
             serviceName=service,
-            taskDefinition=task_definition_arns[service],
+            # CreateService's model doc: "A task definition must be specified if the service uses either the
+            # ECS or CODE_DEPLOY deployment controllers" (an EXTERNAL service's belong to its task sets).
+            **({} if spec.deployment_controller == "EXTERNAL" else {"taskDefinition": task_definition_arns[service]}),
             desiredCount=spec.desired_count,
             launchType="FARGATE",
             networkConfiguration=network,
+            deploymentController={"type": spec.deployment_controller},
             deploymentConfiguration={
-                "deploymentCircuitBreaker": {"enable": True, "rollback": False},
+                "deploymentCircuitBreaker": {"enable": True, "rollback": spec.circuit_breaker_rollback},
                 "maximumPercent": 200,
                 "minimumHealthyPercent": 100,
             },
+            **(
+                {
+                    "loadBalancers": [
+                        {
+                            "loadBalancerName": f"{service}-clb",
+                            "containerName": spec.container_name,
+                            "containerPort": 8080,
+                        }
+                    ]
+                }
+                if spec.classic_load_balancer
+                else {}
+            ),
         )["service"]["serviceArn"]
     moto_seams.settle_services(spec.account, region, spec.cluster, list(spec.services))
 

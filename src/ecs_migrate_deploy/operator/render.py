@@ -19,6 +19,7 @@ OUTCOME_STYLES = {
     "Succeeded": "green",
     "NoOp": "dim",
     "DryRun": "cyan",
+    "Superseded": "dim",
     "Failed": "red",
     "RolledBack": "yellow",
     "RollbackFailed": "bold red",
