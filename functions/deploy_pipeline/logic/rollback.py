@@ -35,23 +35,26 @@ def _services(state: PipelineState) -> list[ServiceRollout]:
     What to watch is read from the service's deployments, not from its task definition: a service
     already on the recorded revision was either never touched, or is being put back already, by
     this Lambda's earlier run (its result lost after UpdateService) or by ECS itself (a circuit
-    breaker with `rollback: true` "rolled back to the last deployment that completed successfully").
-    Only a deployment that predates this execution and is alone and settled is "never touched".
+    breaker with `rollback: true` rolls back "to the last deployment that completed successfully").
+    ECS's rollback reuses that deployment ("When the rollback starts, the deployment changes from a
+    COMPLETED to IN_PROGRESS", Developer Guide, "Deployment circuit breaker"), so once it completes
+    it looks untouched: a service StartRollout updated (in `state.rollout`) counts as touched anyway.
     """
     plan = state.plan
     current = {s.name: s for s in ecs.describe_services(plan.cluster, [t.name for t in plan.services])}
+    rolled_out = {s.name: s.task_definition_arn for s in state.rollout.services} if state.rollout else {}
     rolled_back: list[ServiceRollout] = []
     for target in plan.services:
         service = current[target.name]
         primary = service.primary_deployment() or {}
         if primary.get("taskDefinition") == target.task_definition_arn:
-            if _untouched(service, primary, state.execution.started_at):
+            if target.name not in rolled_out and _untouched(service, primary, state.execution.started_at):
                 continue
             deployment_id = primary.get("id")
         else:
             # A failure here reaches the ASL's Catch; Record then names the manual commands.
             deployment_id = ecs.update_service(plan.cluster, target.name, target.task_definition_arn)
-        replaced = next(
+        replaced = rolled_out.get(target.name) or next(
             (d["taskDefinition"] for d in service.deployments if d.get("taskDefinition") != target.task_definition_arn),
             service.task_definition_arn,
         )
@@ -67,6 +70,8 @@ def _services(state: PipelineState) -> list[ServiceRollout]:
 
 
 def _untouched(service: ecs.ServiceInfo, primary: dict[str, Any], execution_started: datetime) -> bool:
+    """Alone, settled, and older than this execution (StartRollout may have failed before or after
+    its UpdateService call, so its absence from the state proves nothing)."""
     created = primary.get("createdAt")
     return (
         len(service.deployments) == 1

@@ -792,7 +792,6 @@ class EcsRollouts(Seam):
         super().__init__()
         self.policy: RolloutPolicy = policy or complete_rollout
         self._managed: dict[str, RolloutState] = {}  # deployment ids this seam created -> rollout state
-        self._last_completed: dict[str, str] = {}  # service ARN -> task definition of its last COMPLETED deployment
         self._counter = 0
         self._lock = threading.RLock()
 
@@ -868,18 +867,15 @@ class EcsRollouts(Seam):
 
     def _reset(self) -> None:
         self._managed.clear()
-        self._last_completed.clear()
 
     def _deployment_id(self) -> str:
         self._counter += 1
         return f"ecs-svc/{int(time.time() * 1000) % 10**10:010d}{self._counter:09d}"
 
-    def _new_deployment(self, service: Service, reason: str = "ECS deployment in progress.") -> dict[str, Any]:
+    def _new_deployment(self, service: Service) -> None:
         now = _now()
         for deployment in service.deployments:
             if deployment.get("status") == "PRIMARY":
-                if self._managed.get(deployment["id"], "COMPLETED") == "COMPLETED":  # unmanaged: the settled start
-                    self._last_completed.setdefault(service.arn, deployment["taskDefinition"])
                 deployment["status"] = "ACTIVE"
                 deployment["updatedAt"] = now
         template = service.deployments[0] if service.deployments else {}
@@ -900,10 +896,9 @@ class EcsRollouts(Seam):
             "networkConfiguration": service.network_configuration or template.get("networkConfiguration"),
         }
         if not _has_classic_load_balancer(service):
-            primary.update(rolloutState="IN_PROGRESS", rolloutStateReason=reason)
+            primary.update(rolloutState="IN_PROGRESS", rolloutStateReason="ECS deployment in progress.")
         service.deployments = [primary, *(d for d in service.deployments if d.get("status") == "ACTIVE")]
         self._managed[deployment_id] = "IN_PROGRESS"
-        return primary
 
     def _progress(self, service: Service) -> None:
         with self._lock:
@@ -916,7 +911,6 @@ class EcsRollouts(Seam):
             classic = _has_classic_load_balancer(service)
             if state == "COMPLETED":
                 self._managed[primary["id"]] = "COMPLETED"
-                self._last_completed[service.arn] = primary["taskDefinition"]
                 primary.update(runningCount=primary["desiredCount"], pendingCount=0, updatedAt=now)
                 if not classic:
                     primary.update(
@@ -953,21 +947,32 @@ class EcsRollouts(Seam):
         IN_PROGRESS. [...] When the deployment circuit breaker does not find a deployment that is in a
         COMPLETED state, the circuit breaker does not launch new tasks and the deployment is stalled."
 
-        The roll-back deployment is shown as a new PRIMARY deployment (new id, created now) running the
-        last COMPLETED task definition, IN_PROGRESS until the policy completes it; the failed one stays
-        ACTIVE with rolloutState FAILED while its tasks drain (Deployment.status in the model has only
-        PRIMARY, ACTIVE and INACTIVE). The service's taskDefinition follows the PRIMARY deployment.
-        The rolloutStateReason and event wordings are ours.
+        So the last COMPLETED deployment (same id, same createdAt) becomes PRIMARY again, IN_PROGRESS
+        until the policy completes it, and the service's taskDefinition follows it; the failed one stays
+        ACTIVE with rolloutState FAILED while its tasks drain (Deployment.status in botocore's model
+        has only PRIMARY, ACTIVE and INACTIVE). The rolloutStateReason and event wordings are ours.
         """
-        target = self._last_completed.get(service.arn)
-        if target is None or target == failed["taskDefinition"]:
+        completed = next(
+            (
+                d
+                for d in service.deployments
+                if d.get("status") == "ACTIVE" and self._managed.get(d["id"], "COMPLETED") == "COMPLETED"
+            ),
+            None,
+        )
+        if completed is None:
             return  # stalled
         failed["status"] = "ACTIVE"
-        service.task_definition = target
-        primary = self._new_deployment(
-            service, reason=f"ECS deployment circuit breaker: rolling back to the deployment of {target}."
+        completed.update(
+            status="PRIMARY",
+            rolloutState="IN_PROGRESS",
+            rolloutStateReason="ECS deployment circuit breaker: rolling back to the last COMPLETED deployment.",
+            updatedAt=_now(),
         )
-        _service_event(service, f"(service {service.name}) rolling back to deployment {primary['id']}.")
+        self._managed[completed["id"]] = "IN_PROGRESS"
+        service.task_definition = completed["taskDefinition"]
+        service.deployments = [completed, *(d for d in service.deployments if d is not completed)]
+        _service_event(service, f"(service {service.name}) rolling back to deployment {completed['id']}.")
 
     def settle(self, service: Service) -> None:
         """Mark the service steady on its current task definition (a world's starting point)."""
