@@ -26,6 +26,7 @@ def stack_settings(**overrides: Any) -> Settings:
     """The settings of a stack deploying REPOSITORY to web and worker, with `overrides`."""
     return Settings.model_validate(
         {
+            "stack_name": "acme-deploy",
             "cluster_name": "acme-prod",
             "service_names": "web,worker",
             "repository_name": REPOSITORY,

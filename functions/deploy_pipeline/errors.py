@@ -47,6 +47,10 @@ class MigrationTimedOut(MigrationFailed):
     """The migration task ran past its timeout and was stopped."""
 
 
+class MigrationTaskStillRunning(PipelineError):
+    """A migration task of this deployment has not stopped yet; the lock stays until it has (ASL retries)."""
+
+
 class SchemaVerificationFailed(PipelineError):
     """The database does not show the state the release needs."""
 

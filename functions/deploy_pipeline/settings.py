@@ -34,6 +34,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    stack_name: str = Field(min_length=1)  # tags what the stack creates, so it never prunes another's
     cluster_name: str
     service_names: Annotated[list[str], BeforeValidator(_csv)] = Field(min_length=1)
     repository_name: str

@@ -4,8 +4,14 @@ It applies `migrations/<name>/migration.sql` in name order and keeps `_prisma_mi
 Prisma 6 does (measured, see EMULATION-NOTES.md): checksum = sha256 hex of the file's bytes; a row
 is inserted with `started_at` before the script runs; on success `finished_at` and
 `applied_steps_count = 1` are set; on failure the row keeps `finished_at IS NULL`, `logs` holds the
-error, the statements before the failing one STAY applied (Prisma does not wrap the script in a
-transaction), and the exit code is 1. A later run refuses to continue (P3009) while such a row exists.
+error, and the exit code is 1. A later run refuses to continue (P3009) while such a row exists.
+
+The script is never split: it goes to PostgreSQL whole, as one simple-query message, as Prisma's
+schema engine sends it. PostgreSQL runs such a message as one implicit transaction ("When a simple
+Query message contains more than one SQL statement ... those statements are executed as a single
+transaction, unless explicit transaction control commands are included", PostgreSQL documentation,
+"Multiple Statements in a Simple Query"): a failing script leaves none of its statements applied,
+unless it commits by itself.
 
 Run as `python -m ecs_migrate_deploy.prisma_runner [DIR]` with DATABASE_URL set.
 """
@@ -65,61 +71,6 @@ def list_migrations(directory: Path) -> list[Migration]:
     )
 
 
-def split_statements(sql: str) -> list[str]:
-    """Split a script on `;` outside quotes, comments and dollar-quoted bodies."""
-    statements: list[str] = []
-    current: list[str] = []
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch in ("'", '"'):
-            end = i + 1
-            while end < n:
-                if sql[end] == ch:
-                    if end + 1 < n and sql[end + 1] == ch:  # doubled quote escapes itself
-                        end += 2
-                        continue
-                    break
-                end += 1
-            current.append(sql[i : end + 1])
-            i = end + 1
-        elif sql.startswith("--", i):
-            end = sql.find("\n", i)
-            end = n if end == -1 else end
-            current.append(sql[i:end])
-            i = end
-        elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            end = n if end == -1 else end + 2
-            current.append(sql[i:end])
-            i = end
-        elif ch == "$":
-            tag_end = sql.find("$", i + 1)
-            tag = sql[i : tag_end + 1] if tag_end != -1 else ""
-            if tag and (tag == "$$" or tag[1:-1].replace("_", "a").isalnum()):
-                body_end = sql.find(tag, tag_end + 1)
-                body_end = n if body_end == -1 else body_end + len(tag)
-                current.append(sql[i:body_end])
-                i = body_end
-            else:
-                current.append(ch)
-                i += 1
-        elif ch == ";":
-            statements.append("".join(current))
-            current = []
-            i += 1
-        else:
-            current.append(ch)
-            i += 1
-    statements.append("".join(current))
-    return [s.strip() for s in statements if _has_code(s)]
-
-
-def _has_code(statement: str) -> bool:
-    lines = [line for line in statement.splitlines() if not line.strip().startswith("--")]
-    return bool("".join(lines).strip())
-
-
 def deploy(database_url: str, root: Path, out: TextIO = sys.stdout) -> int:
     """Apply pending migrations like `prisma migrate deploy`; returns the process exit code."""
     directory = find_migrations_dir(root)
@@ -172,21 +123,20 @@ def _apply(connection: psycopg2.extensions.connection, migration: Migration, out
             "VALUES (%s, %s, %s, now(), 0)",
             (row_id, migration.checksum, migration.name),
         )
-        for statement in split_statements(migration.sql):
-            try:
-                cur.execute(statement)
-            except psycopg2.Error as exc:
-                code = exc.pgcode or "unknown"
-                message = (exc.pgerror or str(exc)).strip()
-                logs = f"Database error code: {code}\n\nDatabase error:\n{message}"
-                cur.execute('UPDATE "_prisma_migrations" SET logs = %s WHERE id = %s', (logs, row_id))
-                print(
-                    f"Error: P3018\n\nA migration failed to apply. New migrations cannot be applied before the "
-                    f"error is recovered from. Read more about how to resolve migration issues in a production "
-                    f"database: https://pris.ly/d/migrate-resolve\n\nMigration name: {migration.name}\n\n{logs}",
-                    file=out,
-                )
-                return False
+        try:
+            cur.execute(migration.sql)  # no parameters: psycopg2 sends the text as it is
+        except psycopg2.Error as exc:
+            code = exc.pgcode or "unknown"
+            message = (exc.pgerror or str(exc)).strip()
+            logs = f"Database error code: {code}\n\nDatabase error:\n{message}"
+            cur.execute('UPDATE "_prisma_migrations" SET logs = %s WHERE id = %s', (logs, row_id))
+            print(
+                f"Error: P3018\n\nA migration failed to apply. New migrations cannot be applied before the "
+                f"error is recovered from. Read more about how to resolve migration issues in a production "
+                f"database: https://pris.ly/d/migrate-resolve\n\nMigration name: {migration.name}\n\n{logs}",
+                file=out,
+            )
+            return False
         cur.execute(
             'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = %s',
             (row_id,),

@@ -33,16 +33,39 @@ datasource db {
 """
 
 # allowExitOnIdle: pg's pool would otherwise keep node alive for its 10 s idle timeout.
+# executeScript: @prisma/adapter-pg (7.x) splits every migration script on each `;` and runs the pieces
+# one by one, which breaks dollar-quoted function bodies, DO blocks and literals holding a semicolon
+# ("unterminated dollar-quoted string"). Prisma's native schema engine sends the script whole, and so
+# does this override: one simple-query message, which PostgreSQL runs as one implicit transaction
+# ("When a simple Query message contains more than one SQL statement ... those statements are
+# executed as a single transaction, unless explicit transaction control commands are included",
+# PostgreSQL documentation, "Multiple Statements in a Simple Query").
 PRISMA_CONFIG = """\
 import { defineConfig } from "prisma/config";
 import { PrismaPg } from "@prisma/adapter-pg";
+
+function wholeScripts(factory) {
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    adapter.executeScript = async function (script) {
+      try {
+        await this.client.query(script);
+      } catch (error) {
+        this.onError(error);
+      }
+    };
+    return adapter;
+  };
+  return factory;
+}
 
 export default defineConfig({
   experimental: { adapter: true },
   engine: "js",
   schema: "prisma/schema.prisma",
   async adapter() {
-    return new PrismaPg({ connectionString: process.env.DATABASE_URL, allowExitOnIdle: true });
+    return wholeScripts(new PrismaPg({ connectionString: process.env.DATABASE_URL, allowExitOnIdle: true }));
   },
 });
 """

@@ -71,6 +71,8 @@ class RehearsalResult:
                 {"name": line.name, "status": line.status, "seconds": round(line.seconds, 3)} for line in self.lines
             ],
             "deployment": self.record,
+            # The pre-deployment snapshot's identifier as RDS has it (None when none was taken).
+            "snapshot": (self.record or {}).get("snapshot_id"),
             "wall_seconds": round(self.report.wall_seconds, 2),
             "migrator_seconds": round(self.migrator_seconds, 2),
             "migration_command": self.migration_command,
@@ -121,6 +123,7 @@ def validate_input(raw: dict[str, Any], parameters: Mapping[str, str], spec: Wor
 
     settings = Settings.model_validate(
         {
+            "stack_name": spec.stack_name,
             "cluster_name": spec.cluster,
             "service_names": list(spec.services),
             "repository_name": spec.repository,

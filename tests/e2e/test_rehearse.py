@@ -96,6 +96,28 @@ def test_an_ecr_event_is_started_as_the_stacks_rule_starts_it() -> None:
     assert payload["outcome"] == "Succeeded"
 
 
+def test_an_aurora_cluster_is_rehearsed_from_a_push_with_identifiers_rds_accepts() -> None:
+    """`-p DbClusterIdentifier=` with the instance parameter empty: the cluster snapshot's identifier,
+    derived from the 73-character execution name EventBridge gives, fits CreateDBClusterSnapshot's 63."""
+    code, payload, stderr = rehearse(
+        "--migrations",
+        "examples/shop",
+        "--event",
+        "events/ecr-push.json",
+        "-p",
+        "DbClusterIdentifier=acme-aurora",
+        "-p",
+        "DbInstanceIdentifier=",
+        "--json",
+    )
+    assert payload is not None, stderr
+    assert code == 0, payload
+    assert payload["outcome"] == "Succeeded"
+    assert payload["deployment"]["database"] == {"kind": "cluster", "identifier": "acme-aurora"}
+    snapshot = payload["snapshot"]
+    assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", snapshot) and len(snapshot) <= 63, snapshot
+
+
 def test_failing_migration_exits_1_and_leaves_the_failed_row(kept: list[str]) -> None:
     code, payload, stderr = rehearse("--migrations", "examples/broken", "--json", "--keep-database")
     assert payload is not None, stderr

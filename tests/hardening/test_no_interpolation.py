@@ -121,6 +121,7 @@ def test_every_query_is_a_constant_with_bound_parameters() -> None:
 def test_the_migration_command_is_the_stack_parameter_split_into_argv(parameter: str, argv: list[str]) -> None:
     settings = Settings.model_validate(
         {
+            "stack_name": "s",
             "cluster_name": "c",
             "service_names": "web",
             "repository_name": "acme/app",

@@ -16,6 +16,7 @@ from ecs_migrate_deploy.emulation.moto_seams import RolloutPolicy, Seam, Snapsho
 from ecs_migrate_deploy.emulation.world import DbSecret, World, WorldSpec
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 from tests.conftest import ScratchDatabase
+from tests.iam_policies import function_actions
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -52,6 +53,30 @@ class Pipeline:
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
 
+    def records(self) -> list[dict[str, Any]]:
+        """The deployment records Record wrote for this cluster, as the operator CLI reads them."""
+        items = self.client("dynamodb").query(
+            TableName=self.world.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{self.world.cluster_name}"}},
+        )["Items"]
+        return [dict(json.loads(i["record"]["S"])) for i in items]
+
+    def locks(self) -> list[dict[str, Any]]:
+        """The deployment lock items still in the table."""
+        return list(
+            self.client("dynamodb").scan(
+                TableName=self.world.table_name,
+                FilterExpression="sk = :l",
+                ExpressionAttributeValues={":l": {"S": "LOCK"}},
+            )["Items"]
+        )
+
+    def record(self) -> dict[str, Any]:
+        """The only record (an execution's Record ran once, or wrote the same item again)."""
+        [record] = self.records()
+        return record
+
 
 PipelineFactory = Callable[..., Pipeline]
 
@@ -78,6 +103,17 @@ def assert_no_secret_emitted(emulator: Emulator) -> None:
         if DB_PASSWORD in text
     ]
     assert not leaks, f"the database password was emitted: {leaks[:3]}"
+
+
+def assert_every_call_is_granted(emulator: Emulator) -> None:
+    """After every workflow test: each AWS action a Lambda performed is granted to it by template.yaml
+    (moto does not enforce IAM, so a missing permission would otherwise first fail on AWS)."""
+    denied = sorted(
+        (function, action)
+        for function, action in emulator.seams.lambdas.api_calls
+        if action not in function_actions(function)
+    )
+    assert not denied, f"actions the functions performed that their roles in template.yaml do not grant: {denied}"
 
 
 @pytest.fixture
@@ -137,6 +173,7 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
     try:
         for emulator in emulators:
             assert_no_secret_emitted(emulator)
+            assert_every_call_is_granted(emulator)
     finally:
         for emulator in reversed(emulators):
             emulator.__exit__(None, None, None)

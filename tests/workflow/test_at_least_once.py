@@ -12,7 +12,6 @@ path that grows a state is covered by the matrix at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,8 @@ from typing import Any
 import pytest
 from moto.rds.exceptions import SnapshotQuotaExceededFault
 
+from ecs_migrate_deploy.emulation.documented_behaviour import DatabaseBackingUp
+from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
 from tests.workflow.conftest import Pipeline, PipelineFactory
 
 PIPELINE = ["Resolve", "AcquireLock"]
@@ -111,6 +112,30 @@ SCENARIOS: dict[str, Scenario] = {
         False,
         pipeline_kwargs=lambda: {"snapshot_policy": _quota},
     ),
+    "backup-window": Scenario(
+        "shop",
+        NEW,
+        "Succeeded",
+        None,
+        PIPELINE + SNAPSHOT + MIGRATION + ["Verify"] + ROLLOUT + END,
+        1,
+        1,
+        2,
+        True,
+        pipeline_kwargs=lambda: {"extra_seams": [DatabaseBackingUp(calls=1)]},
+    ),
+    "spot-interrupted": Scenario(
+        "shop",
+        NEW,
+        "Failed",
+        "MigrationFailed",
+        PIPELINE + SNAPSHOT + MIGRATION + ROLLBACK[:1] + END,
+        1,
+        1,
+        1,
+        False,
+        pipeline_kwargs=lambda: {"task_runner": lambda definition, overrides, started_by: TaskOutcome.interrupted(0)},
+    ),
     "migration-fails": Scenario(
         "broken", NEW, "Failed", "MigrationFailed", PIPELINE + SNAPSHOT + MIGRATION + ROLLBACK[:1] + END, 1, 1, 1, False
     ),
@@ -167,12 +192,7 @@ def _build(make_pipeline: PipelineFactory, scenario: Scenario) -> Pipeline:
 
 def _assert_ends_as_declared(pipeline: Pipeline, scenario: Scenario, report: Any) -> None:
     world = pipeline.world
-    items = pipeline.client("dynamodb").query(
-        TableName=world.table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{world.cluster_name}"}},
-    )["Items"]
-    records = [json.loads(i["record"]["S"]) for i in items]
+    records = pipeline.records()
     assert [r["outcome"] for r in records] == [scenario.outcome], (report.error, report.cause)
     assert (records[0]["error"] or None) == scenario.error
     assert len(world.notifications()) == 1
@@ -191,10 +211,7 @@ def _assert_ends_as_declared(pipeline: Pipeline, scenario: Scenario, report: Any
     for service in world.spec.services:
         on_new = world.service(service)["taskDefinition"] != world.task_definition_arns[service]
         assert on_new is scenario.services_end_on_new_revision, service
-    locks = pipeline.client("dynamodb").scan(
-        TableName=world.table_name, FilterExpression="sk = :l", ExpressionAttributeValues={":l": {"S": "LOCK"}}
-    )["Items"]
-    assert [item["execution"]["S"] for item in locks] == (
+    assert [item["execution"]["S"] for item in pipeline.locks()] == (
         ["someone-else"] * 2 if scenario.prepare is _hold_lock else []
     )
 

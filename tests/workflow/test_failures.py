@@ -22,30 +22,13 @@ def task_definitions(pipeline: Pipeline) -> dict[str, str]:
     return {s: pipeline.world.service(s)["taskDefinition"] for s in pipeline.world.spec.services}
 
 
-def records(pipeline: Pipeline) -> list[dict[str, Any]]:
-    items = pipeline.client("dynamodb").query(
-        TableName=pipeline.world.table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{pipeline.world.cluster_name}"}},
-    )["Items"]
-    return [json.loads(i["record"]["S"]) for i in items]
-
-
-def locks(pipeline: Pipeline) -> list[dict[str, Any]]:
-    return pipeline.client("dynamodb").scan(
-        TableName=pipeline.world.table_name,
-        FilterExpression="sk = :l",
-        ExpressionAttributeValues={":l": {"S": "LOCK"}},
-    )["Items"]
-
-
 def task_definition_revisions(pipeline: Pipeline) -> list[str]:
     return pipeline.client("ecs").list_task_definitions()["taskDefinitionArns"]
 
 
 def assert_recorded(pipeline: Pipeline, outcome: str, error: str | None = None) -> dict[str, Any]:
     """The end state every failure must reach: a record, a notification, an event, no lock."""
-    [record] = records(pipeline)
+    [record] = pipeline.records()
     assert record["outcome"] == outcome
     if error:
         assert record["error"] == error
@@ -53,7 +36,7 @@ def assert_recorded(pipeline: Pipeline, outcome: str, error: str | None = None) 
     assert f"[{outcome}]" in note["Subject"]
     assert note["MessageAttributes"]["outcome"]["Value"] == outcome
     assert [e["detail-type"] for e in pipeline.world.outcome_events()] == [f"Deployment {outcome}"]
-    assert locks(pipeline) == []
+    assert pipeline.locks() == []
     assert DB_PASSWORD not in json.dumps(record) + json.dumps(note)
     return record
 
@@ -210,12 +193,12 @@ def test_failed_rollback_is_loud_and_names_the_manual_command(make_pipeline: Pip
     for service, arn in initial.items():
         command = f"aws ecs update-service --cluster {pipeline.world.cluster_name} --service {service} --task-definition {arn}"
         assert command in cause
-    [record] = records(pipeline)
+    [record] = pipeline.records()
     assert record["outcome"] == "RollbackFailed"
     [note] = pipeline.world.notifications()
     assert note["Subject"].startswith("ACTION NEEDED: [RollbackFailed]")
     assert [e["detail-type"] for e in pipeline.world.outcome_events()] == ["Deployment RollbackFailed"]
-    assert locks(pipeline) == []
+    assert pipeline.locks() == []
 
 
 # 8 -------------------------------------------------------------------------------------------------
@@ -293,10 +276,10 @@ def test_lock_held_fails_at_once_when_the_stack_says_so(make_pipeline: PipelineF
     assert (report.status, report.error) == ("FAILED", "DeploymentInProgress")
     assert "other-deployment" in (report.cause or "")
     assert pipeline.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"] == []
-    [record] = records(pipeline)
+    [record] = pipeline.records()
     assert record["outcome"] == "Failed"
     # the other execution's locks are still there: ReleaseLock only deletes our own
-    assert {item["execution"]["S"] for item in locks(pipeline)} == {"other-deployment"}
+    assert {item["execution"]["S"] for item in pipeline.locks()} == {"other-deployment"}
 
 
 def test_lock_held_waits_within_budget_then_runs(make_pipeline: PipelineFactory) -> None:
@@ -307,7 +290,7 @@ def test_lock_held_waits_within_budget_then_runs(make_pipeline: PipelineFactory)
 
     assert report.status == "SUCCEEDED", (report.error, report.cause)
     assert report.state_names.count("WaitForLock") >= 2
-    assert locks(pipeline) == []
+    assert pipeline.locks() == []
 
 
 def test_lock_wait_budget_exhausted_fails_deployment_in_progress(make_pipeline: PipelineFactory) -> None:
@@ -339,7 +322,7 @@ def test_pushing_an_already_deployed_digest_is_a_recorded_noop(make_pipeline: Pi
     assert report.status == "SUCCEEDED"
     assert "StartSnapshot" not in report.state_names and "AcquireLock" not in report.state_names
     assert task_definition_revisions(pipeline) == revisions
-    outcomes = sorted(r["outcome"] for r in records(pipeline))
+    outcomes = sorted(r["outcome"] for r in pipeline.records())
     assert outcomes == ["NoOp", "Succeeded"]
     [note] = pipeline.world.notifications()
     assert "[NoOp]" in note["Subject"]
@@ -364,7 +347,7 @@ def test_stopped_execution_leaves_a_lock_that_expires_by_ttl(make_pipeline: Pipe
     pipeline.client("stepfunctions").stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
     release.set()
     assert pipeline.emulator.wait(arn).status == "ABORTED"
-    assert {item["execution"]["S"] for item in locks(pipeline)} == {"abandoned"}  # nothing ran ReleaseLock
+    assert {item["execution"]["S"] for item in pipeline.locks()} == {"abandoned"}  # nothing ran ReleaseLock
 
     blocked = pipeline.run({"image_tag": "v1.1.0"}, name="blocked")
     assert (blocked.status, blocked.error) == ("FAILED", "DeploymentInProgress")
@@ -413,13 +396,31 @@ def test_retention_deletes_only_our_oldest_snapshots(make_pipeline: PipelineFact
     db = pipeline.world.db_identifier
     rds.create_db_snapshot(DBSnapshotIdentifier="pre-deploy-not-ours", DBInstanceIdentifier=db)  # prefix, no tag
     rds.create_db_snapshot(DBSnapshotIdentifier="nightly-manual", DBInstanceIdentifier=db)
+    # Another stack deploying an app that shares this database: its snapshots carry our tags but its name.
+    other_stack = [
+        {"Key": "managed-by", "Value": "ecs-migrate-deploy"},
+        {"Key": "ecs-migrate-deploy:stack", "Value": "billing-deploy"},
+    ]
+    for number in range(3):
+        rds.create_db_snapshot(
+            DBSnapshotIdentifier=f"pre-deploy-billing-{number}", DBInstanceIdentifier=db, Tags=other_stack
+        )
 
     for number, tag in enumerate(("v1.1.0", "v1.2.0", "v1.3.0")):
         assert pipeline.run({"image_tag": tag}, name=f"release-{number}").status == "SUCCEEDED"
 
     assert only_our_snapshots(pipeline) == [
         "nightly-manual",
+        "pre-deploy-billing-0",
+        "pre-deploy-billing-1",
+        "pre-deploy-billing-2",
         "pre-deploy-not-ours",
         "pre-deploy-release-1",
         "pre-deploy-release-2",
     ]
+    tags = rds.list_tags_for_resource(
+        ResourceName=rds.describe_db_snapshots(DBSnapshotIdentifier="pre-deploy-release-2")["DBSnapshots"][0][
+            "DBSnapshotArn"
+        ]
+    )["TagList"]
+    assert {"Key": "ecs-migrate-deploy:stack", "Value": pipeline.world.spec.stack_name} in tags

@@ -7,7 +7,6 @@ executions run concurrently on the real ASL.
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,15 +16,6 @@ from ecs_migrate_deploy.emulation.engine import ExecutionReport
 from tests.workflow.conftest import Pipeline, PipelineFactory
 
 PATIENT = {"LockWaitSeconds": "86400"}  # concurrent executions share one emulated clock
-
-
-def records(pipeline: Pipeline) -> list[dict[str, Any]]:
-    items = pipeline.client("dynamodb").query(
-        TableName=pipeline.world.table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{pipeline.world.cluster_name}"}},
-    )["Items"]
-    return [json.loads(i["record"]["S"]) for i in items]
 
 
 def running_images(pipeline: Pipeline) -> set[str]:
@@ -89,7 +79,7 @@ def test_a_transaction_conflict_on_the_lock_is_waited_out(make_pipeline: Pipelin
     assert report.status == "SUCCEEDED", (report.error, report.cause)
     assert conflicts.raised == 2
     assert report.state_names.count("WaitForLock") == 2
-    assert [r["outcome"] for r in records(pipeline)] == ["Succeeded"]
+    assert [r["outcome"] for r in pipeline.records()] == ["Succeeded"]
 
 
 def test_two_tags_of_one_image_pushed_together_deploy_once(make_pipeline: PipelineFactory) -> None:
@@ -105,7 +95,7 @@ def test_two_tags_of_one_image_pushed_together_deploy_once(make_pipeline: Pipeli
     reports = deliver_while_held(pipeline, by_version, by_commit)
 
     assert [r.status for r in reports] == ["SUCCEEDED", "SUCCEEDED"], [(r.error, r.cause) for r in reports]
-    assert sorted(r["outcome"] for r in records(pipeline)) == ["NoOp", "Succeeded"]
+    assert sorted(r["outcome"] for r in pipeline.records()) == ["NoOp", "Succeeded"]
     # one deployment's worth of work: one snapshot, one migration task, one revision per service
     assert len(pipeline.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]) == 1
     assert len(migration_tasks(pipeline)) == 1
@@ -125,7 +115,7 @@ def test_an_older_push_delivered_after_a_newer_one_is_superseded(make_pipeline: 
 
     assert [r.status for r in reports] == ["SUCCEEDED", "SUCCEEDED"], [(r.error, r.cause) for r in reports]
     assert running_images(pipeline) == {f"{pipeline.world.repository_uri}@{pipeline.world.digests['v1.2.0']}"}
-    by_tag = {r["image_tag"]: r for r in records(pipeline)}
+    by_tag = {r["image_tag"]: r for r in pipeline.records()}
     assert by_tag["v1.2.0"]["outcome"] == "Succeeded"
     assert by_tag["v1.1.0"]["outcome"] == "Superseded"
     assert "v1.2.0" in by_tag["v1.1.0"]["cause"] and "nothing was touched" in by_tag["v1.1.0"]["cause"]
@@ -145,7 +135,7 @@ def test_pushes_arriving_in_push_order_both_deploy_and_the_newest_runs(make_pipe
     reports = deliver_while_held(pipeline, older, newer)  # arrival order: oldest first
 
     assert [r.status for r in reports] == ["SUCCEEDED", "SUCCEEDED"], [(r.error, r.cause) for r in reports]
-    assert sorted(r["outcome"] for r in records(pipeline)) == ["Succeeded", "Succeeded"]
+    assert sorted(r["outcome"] for r in pipeline.records()) == ["Succeeded", "Succeeded"]
     assert running_images(pipeline) == {f"{pipeline.world.repository_uri}@{pipeline.world.digests['v1.2.0']}"}
 
 
@@ -157,5 +147,5 @@ def test_the_same_event_delivered_twice_deploys_once(make_pipeline: PipelineFact
     reports = deliver_while_held(pipeline, event, event)
 
     assert [r.status for r in reports] == ["SUCCEEDED", "SUCCEEDED"]
-    assert sorted(r["outcome"] for r in records(pipeline)) == ["NoOp", "Succeeded"]
+    assert sorted(r["outcome"] for r in pipeline.records()) == ["NoOp", "Succeeded"]
     assert len(migration_tasks(pipeline)) == 1

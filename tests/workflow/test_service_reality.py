@@ -8,7 +8,6 @@ The behaviours come from `moto_seams.EcsRollouts`, which cites the AWS text each
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -16,15 +15,6 @@ import pytest
 from tests.workflow.conftest import Pipeline, PipelineFactory
 
 NEW = {"image_tag": "v1.1.0"}
-
-
-def record_of(pipeline: Pipeline) -> dict[str, Any]:
-    [item] = pipeline.client("dynamodb").query(
-        TableName=pipeline.world.table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"DEPLOYMENTS#{pipeline.world.cluster_name}"}},
-    )["Items"]
-    return dict(json.loads(item["record"]["S"]))
 
 
 def primary(pipeline: Pipeline, service: str) -> dict[str, Any]:
@@ -64,7 +54,7 @@ def test_ecs_circuit_breaker_rollback_is_watched_and_recorded_as_rolled_back(mak
             initial[service],
             "COMPLETED",
         )
-    record = record_of(pipeline)
+    record = pipeline.record()
     assert record["outcome"] == "RolledBack"
     assert {s["name"]: s["rollout_state"] for s in record["rollback"]["services"]} == {
         s: "COMPLETED" for s in pipeline.world.spec.services
@@ -80,7 +70,7 @@ def test_ecs_rollback_that_stalls_is_a_failed_rollback(make_pipeline: PipelineFa
     report = pipeline.run(NEW, name="ecs-rollback-fails")
 
     assert (report.status, report.error) == ("FAILED", "RollbackFailed")
-    assert record_of(pipeline)["outcome"] == "RollbackFailed"
+    assert pipeline.record()["outcome"] == "RollbackFailed"
 
 
 def test_start_rollback_retried_after_its_update_service_calls_still_watches(make_pipeline: PipelineFactory) -> None:
@@ -96,7 +86,7 @@ def test_start_rollback_retried_after_its_update_service_calls_still_watches(mak
     assert [i.function_name for i in router.lost_results] == [start_rollback]
     assert (report.status, report.error) == ("FAILED", "RolloutFailed")
     assert "CheckRollback" in report.state_names
-    record = record_of(pipeline)
+    record = pipeline.record()
     assert record["outcome"] == "RolledBack"
     assert {s["name"] for s in record["rollback"]["services"]} == set(pipeline.world.spec.services)
     # the retry started no second rollback deployment: one deployment each, on the original revision
@@ -126,7 +116,7 @@ def test_rollout_and_rollback_states_are_harmless_to_retry(make_pipeline: Pipeli
         report = pipeline.run(NEW, name=f"lost-{function_state.lower()}")
 
     assert len(router.lost_results) == 1
-    assert record_of(pipeline)["outcome"] == "RolledBack", (report.error, report.cause)
+    assert pipeline.record()["outcome"] == "RolledBack", (report.error, report.cause)
     # one UpdateService per service to roll out, one per service to roll back: none repeated
     assert sorted(updates) == sorted(2 * list(pipeline.world.spec.services))
     revisions = pipeline.client("ecs").list_task_definitions()["taskDefinitionArns"]
@@ -149,7 +139,7 @@ def test_services_not_deployed_by_ecs_are_refused_before_anything_is_touched(
     assert pipeline.client("ecs").list_tasks(cluster=pipeline.world.cluster_name)["taskArns"] == []
     revisions = pipeline.client("ecs").list_task_definitions()["taskDefinitionArns"]
     assert len(revisions) == len(pipeline.world.spec.services)
-    assert record_of(pipeline)["outcome"] == "Failed"
+    assert pipeline.record()["outcome"] == "Failed"
 
 
 # Defect 7 ------------------------------------------------------------------------------------------
@@ -171,7 +161,7 @@ def test_a_healthy_release_behind_a_classic_load_balancer_succeeds(make_pipeline
         described = pipeline.world.service(service)
         assert described["taskDefinition"] != pipeline.world.task_definition_arns[service]
         assert "rolloutState" not in described["deployments"][0]
-    assert record_of(pipeline)["outcome"] == "Succeeded"
+    assert pipeline.record()["outcome"] == "Succeeded"
 
 
 def test_a_failing_release_behind_a_classic_load_balancer_times_out_and_is_rolled_back(
@@ -188,7 +178,7 @@ def test_a_failing_release_behind_a_classic_load_balancer_times_out_and_is_rolle
     report = pipeline.run(NEW, name="clb-fails")
 
     assert (report.status, report.error) == ("FAILED", "RolloutTimedOut")
-    record = record_of(pipeline)
+    record = pipeline.record()
     assert record["outcome"] == "RolledBack"
     assert {s["rollout_state"] for s in record["rollback"]["services"]} == {"COMPLETED"}
     for service in pipeline.world.spec.services:
@@ -211,7 +201,7 @@ def test_new_revisions_keep_every_registrable_member_and_the_tags(make_pipeline:
     report = pipeline.run(NEW, name="keeps-members")
 
     assert report.status == "SUCCEEDED", (report.error, report.cause)
-    deployment_id = record_of(pipeline)["deployment_id"]
+    deployment_id = pipeline.record()["deployment_id"]
     for service in pipeline.world.spec.services:
         described = ecs.describe_task_definition(
             taskDefinition=pipeline.world.service(service)["taskDefinition"], include=["TAGS"]

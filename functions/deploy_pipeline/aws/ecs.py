@@ -135,13 +135,27 @@ class TaskStatus:
     container_reason: str | None
     stopped_reason: str | None
     stop_code: str | None
+    desired_status: str = "RUNNING"
+
+    @property
+    def stopped(self) -> bool:
+        return self.last_status == "STOPPED"
+
+
+def started_task_arns(cluster: str, started_by: str) -> list[str]:
+    """Every task this deployment started: running ones first, then recently stopped ones (ListTasks:
+    "Recently stopped tasks might appear in the returned results", so ask while the deployment runs)."""
+    ecs = clients.ecs()
+    arns: list[str] = []
+    for desired in ("RUNNING", "STOPPED"):
+        pages = ecs.get_paginator("list_tasks").paginate(cluster=cluster, startedBy=started_by, desiredStatus=desired)
+        arns += [arn for page in pages for arn in page["taskArns"] if arn not in arns]
+    return arns
 
 
 def find_task(cluster: str, started_by: str) -> str | None:
-    """The migration task this deployment already started, if any (RunTask is not idempotent)."""
-    arns = clients.ecs().list_tasks(cluster=cluster, startedBy=started_by, desiredStatus="RUNNING")["taskArns"]
-    if not arns:
-        arns = clients.ecs().list_tasks(cluster=cluster, startedBy=started_by, desiredStatus="STOPPED")["taskArns"]
+    """The migration task this deployment already started, if any."""
+    arns = started_task_arns(cluster, started_by)
     return arns[0] if arns else None
 
 
@@ -152,10 +166,18 @@ def run_migration_task(
     container: str,
     command: list[str],
     started_by: str,
+    client_token: str,
 ) -> str:
-    """RunTask from the new revision with the command override, placed like the service's tasks."""
+    """RunTask from the new revision with the command override, placed like the service's tasks.
+
+    `client_token` makes a retried RunTask return the first call's task instead of starting a second
+    migrator ("If you retry a request that completed successfully using the same client token and the
+    same parameters, the retry succeeds without performing any further actions", ECS API Reference,
+    "Ensuring idempotency"; up to 64 characters, per cluster, for 24 hours).
+    """
     kwargs: dict[str, Any] = {
         "cluster": cluster,
+        "clientToken": client_token,
         "taskDefinition": task_definition_arn,
         "count": 1,
         "startedBy": started_by,
@@ -178,19 +200,32 @@ def run_migration_task(
 
 
 def task_status(cluster: str, task_arn: str, container: str) -> TaskStatus:
-    tasks = clients.ecs().describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
-    if not tasks:
+    found = task_statuses(cluster, [task_arn], container)
+    if not found:
         raise MigrationFailed(f"the migration task {task_arn} has disappeared from cluster {cluster!r}")
-    task = tasks[0]
-    match: dict[str, Any] = next((dict(c) for c in task.get("containers", []) if c.get("name") == container), {})
-    return TaskStatus(
-        task_arn=task_arn,
-        last_status=task.get("lastStatus", "UNKNOWN"),
-        exit_code=match.get("exitCode"),
-        container_reason=match.get("reason"),
-        stopped_reason=task.get("stoppedReason") or None,
-        stop_code=task.get("stopCode"),
-    )
+    return found[0]
+
+
+def task_statuses(cluster: str, task_arns: list[str], container: str) -> list[TaskStatus]:
+    """DescribeTasks (100 ARNs per call, its documented maximum); tasks ECS no longer knows are left out."""
+    statuses: list[TaskStatus] = []
+    for start in range(0, len(task_arns), 100):
+        for task in clients.ecs().describe_tasks(cluster=cluster, tasks=task_arns[start : start + 100])["tasks"]:
+            match: dict[str, Any] = next(
+                (dict(c) for c in task.get("containers", []) if c.get("name") == container), {}
+            )
+            statuses.append(
+                TaskStatus(
+                    task_arn=task["taskArn"],
+                    last_status=task.get("lastStatus", "UNKNOWN"),
+                    exit_code=match.get("exitCode"),
+                    container_reason=match.get("reason"),
+                    stopped_reason=task.get("stoppedReason") or None,
+                    stop_code=task.get("stopCode"),
+                    desired_status=task.get("desiredStatus", "RUNNING"),
+                )
+            )
+    return statuses
 
 
 def stop_task(cluster: str, task_arn: str, reason: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from deploy_pipeline.aws import clients
@@ -14,7 +14,29 @@ from deploy_pipeline.models.state import DatabaseTarget
 MANAGED_BY_KEY = "managed-by"
 MANAGED_BY_VALUE = "ecs-migrate-deploy"
 DEPLOYMENT_KEY = "ecs-migrate-deploy:deployment-id"
+STACK_KEY = "ecs-migrate-deploy:stack"
+"""Which stack took the snapshot: two stacks may deploy apps sharing one database, and each prunes only its own."""
 SNAPSHOT_PREFIX = "pre-deploy-"
+# botocore's RDS model: DBClusterSnapshotIdentifier (CreateDBClusterSnapshot), DBInstanceIdentifier
+# (CreateDBInstance, RestoreDBInstanceFromDBSnapshot) and DBClusterIdentifier (RestoreDBClusterFromSnapshot)
+# "Must contain from 1 to 63 letters, numbers, or hyphens"; DBSnapshotIdentifier allows 255.
+CLUSTER_SNAPSHOT_ID_MAX_LENGTH = 63
+DB_IDENTIFIER_MAX_LENGTH = 63
+WRITER_SUFFIX = "-1"
+"""A restored cluster's writer instance is `<restored cluster><WRITER_SUFFIX>`."""
+
+
+def restored_identifier_max_length(kind: str) -> int:
+    """How long a restored instance's or cluster's identifier may be: a cluster's leaves room for its
+    writer's suffix, so the writer's identifier stays within the DB instance limit too."""
+    return DB_IDENTIFIER_MAX_LENGTH - (len(WRITER_SUFFIX) if kind == "cluster" else 0)
+
+
+class DatabaseNotReady(Exception):
+    """RDS refused the snapshot for the database's current state (InvalidDBInstanceState /
+    InvalidDBClusterStateFault: "The DB instance isn't in a valid state", botocore's RDS model), as it
+    does while the instance is `backing-up` (the daily backup window), `modifying` or in
+    `storage-optimization`: passing states, waited out by the caller."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +60,41 @@ def check_database(db: DatabaseTarget) -> None:
         raise ConfigurationError(f"RDS {db.kind} {db.identifier!r} does not exist in this account/region") from None
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    dbname: str | None
+
+
+def endpoint(db: DatabaseTarget) -> Endpoint:
+    """Where the instance (Endpoint.Address/Port, DBName) or the cluster's writer (Endpoint, Port,
+    DatabaseName) answers, for a secret that does not say."""
+    rds = clients.rds()
+    try:
+        if db.kind == "instance":
+            instance = rds.describe_db_instances(DBInstanceIdentifier=db.identifier)["DBInstances"][0]
+            address = (instance.get("Endpoint") or {}).get("Address")
+            port = (instance.get("Endpoint") or {}).get("Port")
+            dbname = instance.get("DBName")
+        else:
+            cluster = rds.describe_db_clusters(DBClusterIdentifier=db.identifier)["DBClusters"][0]
+            address, port, dbname = cluster.get("Endpoint"), cluster.get("Port"), cluster.get("DatabaseName")
+    except (rds.exceptions.DBInstanceNotFoundFault, rds.exceptions.DBClusterNotFoundFault):
+        raise ConfigurationError(f"RDS {db.kind} {db.identifier!r} does not exist in this account/region") from None
+    if not address:
+        raise ConfigurationError(
+            f"RDS {db.kind} {db.identifier!r} has no endpoint yet (is it still being created?), and the database "
+            "secret names no host"
+        )
+    return Endpoint(host=str(address), port=int(port or 5432), dbname=str(dbname) if dbname else None)
+
+
 def create_snapshot(db: DatabaseTarget, snapshot_id: str, tags: dict[str, str]) -> SnapshotInfo:
-    """Create the pre-deployment snapshot; an existing one from the same deployment is reused."""
+    """Create the pre-deployment snapshot; an existing one from the same deployment is reused.
+
+    DatabaseNotReady when the database's state refuses a snapshot for now.
+    """
     rds = clients.rds()
     tag_list: list[Any] = [{"Key": k, "Value": v} for k, v in {MANAGED_BY_KEY: MANAGED_BY_VALUE, **tags}.items()]
     raw: Any
@@ -59,10 +114,11 @@ def create_snapshot(db: DatabaseTarget, snapshot_id: str, tags: dict[str, str]) 
                 f"snapshot {snapshot_id} already exists and was not created by this deployment"
             ) from None
         return existing
+    except (rds.exceptions.InvalidDBInstanceStateFault, rds.exceptions.InvalidDBClusterStateFault) as exc:
+        message = exc.response["Error"].get("Message", "")
+        raise DatabaseNotReady(f"{exc.response['Error']['Code']}: {message}".rstrip(": ")) from None
     except (
         rds.exceptions.SnapshotQuotaExceededFault,
-        rds.exceptions.InvalidDBInstanceStateFault,
-        rds.exceptions.InvalidDBClusterStateFault,
         rds.exceptions.DBInstanceNotFoundFault,
         rds.exceptions.DBClusterNotFoundFault,
     ) as exc:
@@ -85,8 +141,11 @@ def describe_snapshot(db: DatabaseTarget, snapshot_id: str) -> SnapshotInfo:
     return _snapshot_info(raw)
 
 
-def pipeline_snapshots(db: DatabaseTarget) -> list[SnapshotInfo]:
-    """Manual snapshots of the database that this pipeline created (prefix AND tag), newest first."""
+def pipeline_snapshots(db: DatabaseTarget, stack_name: str) -> list[SnapshotInfo]:
+    """Manual snapshots of the database that this stack created (prefix AND tags), newest first.
+
+    A snapshot still being created has no SnapshotCreateTime yet: it counts as the newest.
+    """
     rds = clients.rds()
     found: list[SnapshotInfo] = []
     if db.kind == "instance":
@@ -105,9 +164,15 @@ def pipeline_snapshots(db: DatabaseTarget) -> list[SnapshotInfo]:
             continue
         if not info.tags:
             info = SnapshotInfo(info.identifier, info.arn, info.status, info.created_at, _tags(info.arn))
-        if info.tags.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE:
+        if info.tags.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE and info.tags.get(STACK_KEY) == stack_name:
             found.append(info)
-    return sorted(found, key=lambda s: s.created_at or datetime.min, reverse=True)
+    return newest_first(found)
+
+
+def newest_first(snapshots: list[SnapshotInfo]) -> list[SnapshotInfo]:
+    """By SnapshotCreateTime (aware, as botocore parses it), a snapshot without one (still being
+    created: the member is optional in botocore's model) first."""
+    return sorted(snapshots, key=lambda s: s.created_at or datetime.max.replace(tzinfo=UTC), reverse=True)
 
 
 def delete_snapshot(db: DatabaseTarget, snapshot_id: str) -> None:
@@ -143,6 +208,10 @@ def restore_snapshot(db: DatabaseTarget, snapshot_id: str, new_identifier: str) 
         "DBClusterIdentifier": new_identifier,
         "SnapshotIdentifier": snapshot_id,
         "Engine": cluster["Engine"],
+        # RestoreDBClusterFromSnapshot's EngineVersion (botocore's RDS model): "If you don't specify an
+        # engine version, the default version for the database engine in the Amazon Web Services Region
+        # is used." The restore must run what the database ran.
+        "EngineVersion": cluster["EngineVersion"],
         "Tags": tags,
     }
     if cluster.get("DBSubnetGroup"):
@@ -150,34 +219,93 @@ def restore_snapshot(db: DatabaseTarget, snapshot_id: str, new_identifier: str) 
     groups = [g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups", [])]
     if groups:
         cluster_kwargs["VpcSecurityGroupIds"] = groups
-    try:
+    scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
+    if scaling:
+        # A db.serverless writer needs it on its cluster ("you must set this attribute before you add a
+        # DB instance that uses the db.serverless DB instance class", AWS::RDS::DBCluster docs).
+        cluster_kwargs["ServerlessV2ScalingConfiguration"] = {
+            k: scaling[k] for k in ("MinCapacity", "MaxCapacity", "SecondsUntilAutoPause") if k in scaling
+        }
+    # A retried rollback finds its restore already started.
+    with contextlib.suppress(rds.exceptions.DBClusterAlreadyExistsFault):
         rds.restore_db_cluster_from_snapshot(**cluster_kwargs)
-    except rds.exceptions.DBClusterAlreadyExistsFault:
-        return  # a retried rollback: the restore (and its instance) were already started
-    writer = next((m for m in cluster.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
-    instance_class = "db.r6g.large"
-    if writer:
-        member = rds.describe_db_instances(DBInstanceIdentifier=writer["DBInstanceIdentifier"])["DBInstances"][0]
-        instance_class = member["DBInstanceClass"]
-    rds.create_db_instance(
-        DBInstanceIdentifier=f"{new_identifier}-1",
-        DBClusterIdentifier=new_identifier,
-        DBInstanceClass=instance_class,
-        Engine=cluster["Engine"],
-        Tags=tags,
+
+
+def ensure_cluster_writer(db: DatabaseTarget, restored_identifier: str) -> str | None:
+    """The writer instance of a restored cluster: created once the cluster is available, its id
+    returned; None while the restore is still running.
+
+    RestoreDBClusterFromSnapshot (botocore's RDS model): "You can create DB instances only after the
+    RestoreDBClusterFromSnapshot operation has completed and the DB cluster is available." A retry
+    that finds the writer (or meets DBInstanceAlreadyExists) is done; one whose earlier CreateDBInstance
+    failed creates it now.
+    """
+    rds = clients.rds()
+    writer_identifier = f"{restored_identifier}{WRITER_SUFFIX}"
+    restored = rds.describe_db_clusters(DBClusterIdentifier=restored_identifier)["DBClusters"][0]
+    if any(m.get("DBInstanceIdentifier") == writer_identifier for m in restored.get("DBClusterMembers", [])):
+        return writer_identifier
+    if restored.get("Status") != "available":
+        return None
+    source = rds.describe_db_clusters(DBClusterIdentifier=db.identifier)["DBClusters"][0]
+    try:
+        rds.create_db_instance(
+            DBInstanceIdentifier=writer_identifier,
+            DBClusterIdentifier=restored_identifier,
+            DBInstanceClass=_writer_class(source),
+            Engine=source["Engine"],
+            Tags=[{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}],
+        )
+    except rds.exceptions.DBInstanceAlreadyExistsFault:
+        pass
+    except rds.exceptions.InvalidDBClusterStateFault:
+        return None  # the cluster left `available` between the two calls: asked again next time
+    return writer_identifier
+
+
+def writer_command(db: DatabaseTarget, restored_identifier: str) -> str:
+    """The AWS CLI command that gives a restored cluster its writer, for a person to finish by hand."""
+    source = clients.rds().describe_db_clusters(DBClusterIdentifier=db.identifier)["DBClusters"][0]
+    return (
+        f"aws rds create-db-instance --db-instance-identifier {restored_identifier}{WRITER_SUFFIX} "
+        f"--db-cluster-identifier {restored_identifier} --db-instance-class {_writer_class(source)} "
+        f"--engine {source['Engine']}"
     )
 
 
+def _writer_class(cluster: Any) -> str:
+    """The source cluster's writer's instance class (`db.serverless` for a Serverless v2 writer); a
+    cluster without a writer gets a Serverless v2 one when it has a capacity range, else db.r6g.large."""
+    writer = next((m for m in cluster.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None)
+    if writer:
+        member = clients.rds().describe_db_instances(DBInstanceIdentifier=writer["DBInstanceIdentifier"])
+        return str(member["DBInstances"][0]["DBInstanceClass"])
+    return "db.serverless" if cluster.get("ServerlessV2ScalingConfiguration") else "db.r6g.large"
+
+
 def restore_command(db: DatabaseTarget, snapshot_id: str, new_identifier: str) -> str:
-    """The AWS CLI command a person runs to restore the snapshot themselves (keep policy)."""
+    """The AWS CLI commands a person runs to restore the snapshot themselves (keep policy).
+
+    For a cluster: the restore with the source's engine version and Serverless v2 capacity (else RDS
+    picks its defaults), then its writer, which RDS accepts only once the restored cluster is available.
+    """
     if db.kind == "instance":
         return (
             f"aws rds restore-db-instance-from-db-snapshot --db-instance-identifier {new_identifier} "
             f"--db-snapshot-identifier {snapshot_id}"
         )
+    source = clients.rds().describe_db_clusters(DBClusterIdentifier=db.identifier)["DBClusters"][0]
+    scaling = source.get("ServerlessV2ScalingConfiguration") or {}
+    capacity = (
+        f" --serverless-v2-scaling-configuration MinCapacity={scaling['MinCapacity']},MaxCapacity={scaling['MaxCapacity']}"
+        if "MinCapacity" in scaling and "MaxCapacity" in scaling
+        else ""
+    )
     return (
         f"aws rds restore-db-cluster-from-snapshot --db-cluster-identifier {new_identifier} "
-        f"--snapshot-identifier {snapshot_id} --engine aurora-postgresql"
+        f"--snapshot-identifier {snapshot_id} --engine {source['Engine']} --engine-version {source['EngineVersion']}"
+        f"{capacity} && aws rds wait db-cluster-available --db-cluster-identifier {new_identifier} && "
+        + writer_command(db, new_identifier)
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from deploy_pipeline.aws import clients
 
 MAX_LINES = 40
@@ -23,14 +25,34 @@ def awslogs_location(task_definition: dict[str, Any], container: str, task_arn: 
     return options["awslogs-group"], f"{prefix}/{container}/{task_arn.rsplit('/', 1)[-1]}"
 
 
+MAX_EMPTY_PAGES = 5
+"""Empty pages followed before giving up: GetLogEvents "can return empty results while there are more log
+events available", so an empty page ends the read only when the returned token equals the one sent
+(botocore's CloudWatch Logs model, GetLogEvents and nextBackwardToken)."""
+
+
 def tail(group: str, stream: str, lines: int = MAX_LINES) -> list[str]:
-    """Last lines of the stream, each cut to a readable length; [] if the stream is not there yet."""
+    """Last lines of the stream, each cut to a readable length; [] if the stream is not there yet.
+
+    A failed read (throttled, denied) loses evidence, it decides nothing: the caller gets one line
+    saying the log could not be read instead of an error that would fail a migration that exited 0.
+    """
     logs = clients.logs()
+    request: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "limit": lines, "startFromHead": False}
     try:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=lines, startFromHead=False)
+        for _ in range(MAX_EMPTY_PAGES):
+            page = logs.get_log_events(**request)
+            events = page.get("events", [])
+            token = page.get("nextBackwardToken")
+            if events or not token or token == request.get("nextToken"):
+                return [_cut(e.get("message", "").rstrip("\n")) for e in events]
+            request["nextToken"] = token
     except logs.exceptions.ResourceNotFoundException:
         return []
-    return [_cut(e.get("message", "").rstrip("\n")) for e in events.get("events", [])]
+    except (ClientError, BotoCoreError) as exc:
+        code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+        return [f"[ecs-migrate-deploy] the log stream {group}/{stream} could not be read ({code})"]
+    return []
 
 
 def _cut(line: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from deploy_pipeline.aws.rds import restored_identifier_max_length
 from deploy_pipeline.models.state import DEPLOYMENT_ID_MAX_LENGTH
 
 _HASH_LENGTH = 8
@@ -42,3 +43,13 @@ def derived_identifier(prefix: str, deployment_id: str, max_length: int) -> str:
     if len(identifier) <= max_length:
         return identifier
     return prefix + _with_hash(deployment_id, deployment_id, max_length - len(prefix))
+
+
+RESTORED_PREFIX = "restored-"
+
+
+def restored_identifier(deployment_id: str, kind: str) -> str:
+    """`restored-<deployment id>`: the instance or cluster a `restore` rollback creates beside the
+    database, within RDS's 63 characters; a cluster's leaves room for its writer's suffix
+    (`aws.rds.restored_identifier_max_length`), so `<restored>-1` is a valid DB instance identifier too."""
+    return derived_identifier(RESTORED_PREFIX, deployment_id, restored_identifier_max_length(kind))

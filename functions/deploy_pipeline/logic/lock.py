@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from deploy_pipeline.aws import ecs, table
-from deploy_pipeline.errors import DeploymentInProgress
+from deploy_pipeline.errors import DeploymentInProgress, MigrationTaskStillRunning
+from deploy_pipeline.logic import migration_tasks
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now, request_time
 from deploy_pipeline.models.state import DeploymentPlan, LockResult, PipelineState, RecordInput
 from deploy_pipeline.settings import Settings
@@ -19,6 +20,7 @@ from deploy_pipeline.settings import Settings
 # ~9 history events, well inside the 25,000-event history of one execution with every other phase
 # at its own maximum (tests/unit/pipeline/test_history_budget.py adds it up).
 LOCK_MAX_WAIT_SECONDS = 90
+RELEASE_STOP_REASON = "ecs-migrate-deploy: the deployment ended while its migration task was running"
 
 
 def acquire(state: PipelineState, settings: Settings) -> LockResult:
@@ -103,8 +105,21 @@ def _decide_once_held(held: LockResult, plan: DeploymentPlan, settings: Settings
 
 
 def release(state: RecordInput, settings: Settings) -> LockResult:
-    """Delete the locks this execution holds; never someone else's (none when Resolve refused the input)."""
+    """Delete the locks this execution holds; never someone else's (none when Resolve refused the input).
+
+    Not while a migration task this deployment started is still running, whatever the path here was
+    (a lost RunTask result, a failed rollback): the next deployment would start a second migrator
+    against the same database. Such a task is asked to stop and MigrationTaskStillRunning lets the
+    ASL's Retry look again; if it never stops, the lock is left to expire and the error says why.
+    """
     keys = state.lock.keys if state.lock else []
+    if keys and state.plan is not None and not state.plan.options.rollback:
+        running = migration_tasks.still_running(migration_tasks.stop_all(state.plan, RELEASE_STOP_REASON))
+        if running:
+            raise MigrationTaskStillRunning(
+                f"the migration task(s) {', '.join(running)} of deployment {state.plan.deployment_id} are still "
+                "stopping; the deployment lock is kept until they have stopped"
+            )
     for key in keys:
         table.release_lock(settings.table_name, key, state.execution.name)
     first = state.lock.first_attempt_at if state.lock else now()

@@ -6,22 +6,27 @@ import re
 
 from deploy_pipeline.aws import ecs, task_logs
 from deploy_pipeline.errors import MigrationFailed, MigrationTimedOut
+from deploy_pipeline.logic import migration_tasks
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now
 from deploy_pipeline.models.state import MigrationResult, PipelineState
 from deploy_pipeline.settings import Settings
 
 # Prisma names the failed migration as "Migration name: X" (native engine) or migration_name="X" (WASM).
+FINISHED_STOP_CODE = "EssentialContainerExited"
+"""The only stopCode of a task whose migrator ended by itself. Any other (SpotInterruption,
+TerminationNotice, UserInitiated, ServiceSchedulerInitiated, ...) means ECS stopped it: the container's
+exit code is then how it answered SIGTERM, not whether the migration finished (botocore's ECS model,
+TaskStopCode; Developer Guide, "Amazon ECS stopped task error codes")."""
 _PRISMA_MIGRATION_NAME = re.compile(r"Migration name: (\S+)|migration_name=\"([^\"]+)\"")
 
 
 def start(state: PipelineState, settings: Settings) -> MigrationResult:
     plan = state.plan
     target = plan.services[0]
-    started_by = plan.deployment_id[:128]
     task_definition_arn = ecs.register_revision(
         target.task_definition_arn, plan.image.repository_uri, plan.image.uri, plan.deployment_id
     )
-    task_arn = ecs.find_task(plan.cluster, started_by)
+    task_arn = ecs.find_task(plan.cluster, migration_tasks.started_by(plan))
     if task_arn is None:
         service = ecs.describe_services(plan.cluster, [target.name])[0]
         task_arn = ecs.run_migration_task(
@@ -30,7 +35,8 @@ def start(state: PipelineState, settings: Settings) -> MigrationResult:
             task_definition_arn,
             plan.migration_container,
             plan.migration_command,
-            started_by,
+            migration_tasks.started_by(plan),
+            migration_tasks.client_token(plan.deployment_id),
         )
     definition, _ = ecs.describe_task_definition(task_definition_arn)
     location = task_logs.awslogs_location(definition, plan.migration_container, task_arn)
@@ -60,7 +66,7 @@ def check(state: PipelineState, settings: Settings) -> MigrationResult:
     )
     if status.last_status == "STOPPED":
         result.log_tail = _tail(result)
-        if status.exit_code == 0:
+        if status.exit_code == 0 and status.stop_code == FINISHED_STOP_CODE:
             return result.model_copy(update={"done": True, "wait_seconds": 0})
         raise MigrationFailed(_failure_text(result, status, plan.migration_command))
     spent = int(elapsed_seconds(current.started_at))
@@ -93,6 +99,13 @@ def _failure_text(result: MigrationResult, status: ecs.TaskStatus, command: list
             + f"; task {result.task_arn}"
         )
         return text + _log_text(result.log_tail)
+    if exit_code == 0:
+        return (
+            f"the migration container exited 0 but ECS stopped the task ({status.stop_code or 'no stopCode'}: "
+            f"{result.stopped_reason or 'no reason given'}), so the migration may not have finished: a migrator "
+            f"that exits 0 on SIGTERM looks successful when it was interrupted; task {result.task_arn}"
+            + _log_text(result.log_tail)
+        )
     return (
         f"the migration task exited with code {exit_code}"
         + (f" ({result.stopped_reason})" if result.stopped_reason else "")

@@ -13,10 +13,19 @@ from typing import Any
 
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-from deploy_pipeline.aws import notify, rds, table
+from deploy_pipeline.aws import ecs, notify, rds, table
+from deploy_pipeline.logic import migration_tasks
 from deploy_pipeline.logic.polling import now, request_time
 from deploy_pipeline.logic.rollback import manual_command
-from deploy_pipeline.models.state import DatabaseTarget, ErrorInfo, Outcome, RecordInput, RecordResult
+from deploy_pipeline.logic.snapshot import WAITING_FOR_DATABASE
+from deploy_pipeline.models.state import (
+    DatabaseTarget,
+    ErrorInfo,
+    MigrationTaskSeen,
+    Outcome,
+    RecordInput,
+    RecordResult,
+)
 from deploy_pipeline.observability import logger, metrics
 from deploy_pipeline.settings import Settings
 
@@ -125,8 +134,43 @@ def _database_lines(state: RecordInput) -> list[str]:
     elif state.migration is not None:
         lines.append("Database: no pre-deployment snapshot was taken (skip_snapshot).")
     if state.migration is None and state.plan and not state.plan.options.rollback:
-        lines.append("The migration did not run: the database was not changed by this deployment.")
+        lines.append(_unseen_migration_line(state))
     return lines
+
+
+def _unseen_migration_line(state: RecordInput) -> str:
+    """Whether a migration ran when the state holds no migration result: RunTask may have started a
+    task whose result was lost, so ask ECS (by `startedBy`) rather than trust the state's silence."""
+    assert state.plan is not None
+    tasks = state.rollback.migration_tasks if state.rollback else []
+    if not tasks and state.lock and state.lock.acquired:
+        try:
+            arns = ecs.started_task_arns(state.plan.cluster, migration_tasks.started_by(state.plan))
+        except Exception as exc:
+            logger.warning("could not list the deployment's migration tasks", extra={"error": str(exc)})
+            return (
+                "Whether the migration started is unknown (ECS could not be asked): check the tasks started by "
+                f"{migration_tasks.started_by(state.plan)} in cluster {state.plan.cluster}."
+            )
+        tasks = [MigrationTaskSeen(task_arn=arn, last_status="UNKNOWN") for arn in arns]
+    if not tasks:
+        return "The migration did not run: the database was not changed by this deployment."
+    described = ", ".join(_task_words(t) for t in tasks)
+    return (
+        f"A migration task was started but its result was not seen ({described}): the database may have been "
+        "changed by it; the deployment lock is released only once it has stopped."
+    )
+
+
+def _task_words(task: MigrationTaskSeen) -> str:
+    words = [task.task_arn]
+    if task.stop_requested:
+        words.append("stopped by the pipeline")
+    if task.stop_code:
+        words.append(f"stopCode {task.stop_code}")
+    if task.exit_code is not None:
+        words.append(f"exit code {task.exit_code}")
+    return " ".join(words)
 
 
 def phase_starts(state: RecordInput) -> dict[str, datetime]:
@@ -189,6 +233,7 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
         record.update(
             trigger=plan.trigger,
             cluster=plan.cluster,
+            database=plan.database.model_dump(),
             image_tag=plan.image.tag,
             image_digest=plan.image.digest,
             image_uri=plan.image.uri,
@@ -198,7 +243,7 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
         )
     if state.rollout:
         record["new_task_definitions"] = {s.name: s.task_definition_arn for s in state.rollout.services}
-    if state.snapshot:
+    if state.snapshot and state.snapshot.status != WAITING_FOR_DATABASE:  # else RDS never took it
         record["snapshot_id"] = state.snapshot.snapshot_id
     if state.migration:
         record["migration"] = {
@@ -237,7 +282,7 @@ def record_outcome(state: RecordInput, settings: Settings) -> RecordResult:
     }
     if outcome == "Succeeded" and state.plan and state.snapshot:
         plan = state.plan
-        steps["retention"] = lambda: prune_snapshots(plan.database, settings.snapshot_retention)
+        steps["retention"] = lambda: prune_snapshots(plan.database, settings.stack_name, settings.snapshot_retention)
     # Record may run twice (a retry after its work): what the first run did is not done again.
     try:
         done = table.record_steps_done(settings.table_name, settings.cluster_name, record) or set()
@@ -259,11 +304,14 @@ def record_outcome(state: RecordInput, settings: Settings) -> RecordResult:
     return RecordResult(deployment_id=record["deployment_id"], outcome=outcome, error=error or outcome, cause=cause)
 
 
-def prune_snapshots(database: DatabaseTarget, keep: int) -> list[str]:
-    """Delete this pipeline's pre-deploy snapshots beyond the newest `keep` (tag-checked, never others)."""
-    ours = rds.pipeline_snapshots(database)
+def prune_snapshots(database: DatabaseTarget, stack_name: str, keep: int) -> list[str]:
+    """Delete this stack's available pre-deploy snapshots beyond the newest `keep` (tag-checked, never
+    another stack's, nor one being created or deleted)."""
+    ours = rds.pipeline_snapshots(database, stack_name)
     deleted = []
     for snapshot in ours[keep:]:
+        if snapshot.status != "available":
+            continue
         rds.delete_snapshot(database, snapshot.identifier)
         deleted.append(snapshot.identifier)
     if deleted:

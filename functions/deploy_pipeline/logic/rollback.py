@@ -11,20 +11,34 @@ from typing import Any
 
 from deploy_pipeline.aws import ecs, rds
 from deploy_pipeline.errors import RollbackFailed
-from deploy_pipeline.logic.identifiers import derived_identifier
+from deploy_pipeline.logic import migration_tasks
+from deploy_pipeline.logic.identifiers import restored_identifier
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now
 from deploy_pipeline.logic.rollout import watch
-from deploy_pipeline.models.state import DatabaseRollback, PipelineState, RollbackResult, ServiceRollout
+from deploy_pipeline.models.state import (
+    DatabaseRollback,
+    MigrationTaskSeen,
+    PipelineState,
+    RollbackResult,
+    ServiceRollout,
+)
 from deploy_pipeline.settings import Settings
+
+STOP_REASON = "ecs-migrate-deploy: the deployment is rolling back"
 
 
 def start(state: PipelineState, settings: Settings) -> RollbackResult:
+    """Stop the deployment's migrator first (whatever failed, it must not run on behind the rollback),
+    then put the services back and decide about the database."""
+    tasks = [] if state.plan.options.rollback else migration_tasks.stop_all(state.plan, STOP_REASON)
     rolled_back = _services(state)
+    database = _database(state, settings, tasks)
     return RollbackResult(
         services=rolled_back,
-        database=_database(state, settings),
+        database=database,
+        migration_tasks=tasks,
         started_at=now(),
-        done=not rolled_back,
+        done=not rolled_back and not migration_tasks.still_running(tasks) and not _restore_pending(state, database),
         wait_seconds=FIRST_WAIT_SECONDS["rollback"],
     )
 
@@ -85,6 +99,7 @@ def check(state: PipelineState, settings: Settings) -> RollbackResult:
     current = state.rollback
     if current is None:
         raise RollbackFailed("CheckRollback ran without a rollback in the state")
+    tasks = migration_tasks.refresh(state.plan, current.migration_tasks)
     services, failed = watch(state.plan.cluster, current.services)
     if failed:
         raise RollbackFailed(
@@ -93,11 +108,35 @@ def check(state: PipelineState, settings: Settings) -> RollbackResult:
             + ". Finish it by hand: "
             + " && ".join(manual_command(state.plan.cluster, s.name, s.task_definition_arn) for s in failed)
         )
-    result = current.model_copy(update={"services": services, "polls": current.polls + 1})
-    if all(s.rollout_state == "COMPLETED" for s in services):
+    database = current.database
+    if database is not None and _restore_pending(state, database):
+        assert database.restored_identifier is not None
+        writer = rds.ensure_cluster_writer(state.plan.database, database.restored_identifier)
+        database = database.model_copy(update={"restored_writer": writer})
+    result = current.model_copy(
+        update={"services": services, "migration_tasks": tasks, "database": database, "polls": current.polls + 1}
+    )
+    if (
+        all(s.rollout_state == "COMPLETED" for s in services)
+        and not migration_tasks.still_running(tasks)
+        and not _restore_pending(state, database)
+    ):
         return result.model_copy(update={"done": True, "wait_seconds": 0})
     if elapsed_seconds(current.started_at) >= settings.rollout_timeout_seconds:
         pending = [s for s in services if s.rollout_state != "COMPLETED"]
+        if not pending and database is not None and _restore_pending(state, database):
+            assert database.restored_identifier is not None
+            raise RollbackFailed(
+                f"the services are back, but the restored cluster {database.restored_identifier} did not become "
+                f"available within RolloutTimeoutSeconds={settings.rollout_timeout_seconds}, so it has no writer "
+                "yet. Once it is available: " + rds.writer_command(state.plan.database, database.restored_identifier)
+            )
+        if not pending:
+            raise RollbackFailed(
+                f"the migration task(s) {', '.join(migration_tasks.still_running(tasks))} did not stop within "
+                f"RolloutTimeoutSeconds={settings.rollout_timeout_seconds} of being asked to; the services are back. "
+                "Stop them by hand (aws ecs stop-task) before the next deployment"
+            )
         raise RollbackFailed(
             f"the rollback of {', '.join(s.name for s in pending)} did not complete within "
             f"RolloutTimeoutSeconds={settings.rollout_timeout_seconds}. Check the service events, then: "
@@ -106,22 +145,35 @@ def check(state: PipelineState, settings: Settings) -> RollbackResult:
     return result.model_copy(update={"wait_seconds": next_wait(current.started_at, settings.rollout_timeout_seconds)})
 
 
+def _restore_pending(state: PipelineState, database: DatabaseRollback | None) -> bool:
+    return database is not None and database.restore_pending(state.plan.database.kind)
+
+
 def manual_command(cluster: str, service: str, task_definition_arn: str) -> str:
     return f"aws ecs update-service --cluster {cluster} --service {service} --task-definition {task_definition_arn}"
 
 
-def _database(state: PipelineState, settings: Settings) -> DatabaseRollback | None:
-    """Only a database the migration may have changed needs a decision."""
-    if state.migration is None:
+def _database(state: PipelineState, settings: Settings, tasks: list[MigrationTaskSeen]) -> DatabaseRollback | None:
+    """Only a database the migration may have changed needs a decision: one a migration task was
+    started against, whether or not its result reached the state."""
+    if state.migration is None and not tasks:
         return None
     snapshot = state.snapshot.snapshot_id if state.snapshot and state.snapshot.done else None
-    # RDS instance and cluster identifiers are at most 63 characters; a cut id keeps a hash, so a
-    # retried rollback finds its own restore and never mistakes another deployment's for it.
-    restored = derived_identifier("restored-", state.plan.deployment_id, 63)
+    # RDS instance and cluster identifiers are at most 63 characters, and a restored cluster's writer
+    # adds its suffix; a cut id keeps a hash, so a retried rollback finds its own restore and never
+    # mistakes another deployment's for it.
+    restored = restored_identifier(state.plan.deployment_id, state.plan.database.kind)
     command = rds.restore_command(state.plan.database, snapshot, restored) if snapshot else None
     if settings.db_rollback_policy == "restore" and snapshot:
         rds.restore_snapshot(state.plan.database, snapshot, restored)
+        writer = (
+            rds.ensure_cluster_writer(state.plan.database, restored) if state.plan.database.kind == "cluster" else None
+        )
         return DatabaseRollback(
-            policy="restore", snapshot_id=snapshot, restored_identifier=restored, restore_command=command
+            policy="restore",
+            snapshot_id=snapshot,
+            restored_identifier=restored,
+            restored_writer=writer,
+            restore_command=command,
         )
     return DatabaseRollback(policy=settings.db_rollback_policy, snapshot_id=snapshot, restore_command=command)

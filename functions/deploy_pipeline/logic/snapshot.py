@@ -2,32 +2,72 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from deploy_pipeline.aws import rds
 from deploy_pipeline.errors import SnapshotFailed, SnapshotTimedOut
 from deploy_pipeline.logic.identifiers import derived_identifier
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now
-from deploy_pipeline.models.state import PipelineState, SnapshotResult
+from deploy_pipeline.models.state import DeploymentPlan, PipelineState, SnapshotResult
 from deploy_pipeline.settings import Settings
 
 
 def snapshot_id(deployment_id: str) -> str:
-    """`pre-deploy-<deployment id>`: a valid RDS snapshot identifier (at most 255 characters)."""
-    return derived_identifier(rds.SNAPSHOT_PREFIX, deployment_id, 255)
+    """`pre-deploy-<deployment id>`, at most 63 characters whatever the database's kind.
+
+    botocore's RDS model: CreateDBClusterSnapshot's DBClusterSnapshotIdentifier "Must contain from 1
+    to 63 letters, numbers, or hyphens" (CreateDBSnapshot's DBSnapshotIdentifier allows 255); both
+    "First character must be a letter. Can't end with a hyphen or contain two consecutive hyphens".
+    The tighter limit for both kinds keeps one name per deployment that every phase (start, check,
+    retries, pruning) computes from the deployment id alone; the prefix starts it with a letter, and a
+    cut id keeps a hash of the whole one, so two deployments never share a snapshot (an execution name
+    as EventBridge makes it, 73 characters, gives an 80-character deployment id).
+    """
+    return derived_identifier(rds.SNAPSHOT_PREFIX, deployment_id, rds.CLUSTER_SNAPSHOT_ID_MAX_LENGTH)
+
+
+WAITING_FOR_DATABASE = "waiting-for-database"
+"""SnapshotResult.status before RDS accepted the snapshot (no snapshot exists yet)."""
 
 
 def start(state: PipelineState, settings: Settings) -> SnapshotResult:
-    plan = state.plan
+    return _create(state.plan, started_at=now(), polls=0, settings=settings)
+
+
+def _create(plan: DeploymentPlan, *, started_at: datetime, polls: int, settings: Settings) -> SnapshotResult:
+    """Ask RDS for the snapshot; a database in a passing state (backing-up, modifying) is asked again
+    on the next check, until SnapshotTimeoutSeconds after the first try."""
     tags = {
         rds.DEPLOYMENT_KEY: plan.deployment_id,
+        rds.STACK_KEY: settings.stack_name,
         "ecs-migrate-deploy:image-digest": plan.image.digest,
         "ecs-migrate-deploy:image-tag": plan.image.tag or "",
     }
-    info = rds.create_snapshot(plan.database, snapshot_id(plan.deployment_id), tags)
+    identifier = snapshot_id(plan.deployment_id)
+    try:
+        info = rds.create_snapshot(plan.database, identifier, tags)
+    except rds.DatabaseNotReady as exc:
+        spent = int(elapsed_seconds(started_at))
+        if spent >= settings.snapshot_timeout_seconds:
+            raise SnapshotTimedOut(
+                f"RDS still refuses to snapshot {plan.database.kind} {plan.database.identifier!r} after {spent}s "
+                f"(SnapshotTimeoutSeconds={settings.snapshot_timeout_seconds}): {exc}; nothing was touched"
+            ) from None
+        return SnapshotResult(
+            snapshot_id=identifier,
+            status=WAITING_FOR_DATABASE,
+            started_at=started_at,
+            polls=polls,
+            wait_seconds=next_wait(started_at, settings.snapshot_timeout_seconds)
+            if polls
+            else FIRST_WAIT_SECONDS["snapshot"],
+        )
     return SnapshotResult(
         snapshot_id=info.identifier,
         snapshot_arn=info.arn,
         status=info.status,
-        started_at=now(),
+        started_at=started_at,
+        polls=polls,
         done=info.status == "available",
         wait_seconds=FIRST_WAIT_SECONDS["snapshot"],
     )
@@ -37,6 +77,8 @@ def check(state: PipelineState, settings: Settings) -> SnapshotResult:
     current = state.snapshot
     if current is None:
         raise SnapshotFailed("CheckSnapshot ran without a snapshot in the state")
+    if current.status == WAITING_FOR_DATABASE:
+        return _create(state.plan, started_at=current.started_at, polls=current.polls + 1, settings=settings)
     info = rds.describe_snapshot(state.plan.database, current.snapshot_id)
     update = {"status": info.status, "polls": current.polls + 1, "snapshot_arn": info.arn}
     if info.status == "available":

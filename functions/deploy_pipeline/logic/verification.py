@@ -20,7 +20,7 @@ BASELINE_TTL = timedelta(days=30)
 def capture_baseline(state: PipelineState, settings: Settings) -> SchemaBaseline:
     from deploy_pipeline import verify
 
-    secret = secrets.database_secret(settings.db_secret_arn)
+    secret = secrets.database_secret(settings.db_secret_arn, state.plan.database)
     connection = verify.connect(secret, sslmode=settings.db_sslmode)
     try:
         fingerprint = verify.capture_fingerprint(connection)
@@ -45,7 +45,7 @@ def verify_schema(state: PipelineState, settings: Settings) -> VerificationResul
     if state.baseline is not None:
         blob = table.get_baseline(settings.table_name, state.plan.deployment_id)
         baseline = verify.SchemaFingerprint.from_bytes(blob) if blob else None
-    secret = secrets.database_secret(settings.db_secret_arn)
+    secret = secrets.database_secret(settings.db_secret_arn, state.plan.database)
     connection = verify.connect(secret, sslmode=settings.db_sslmode)
     try:
         result = verify.run_verification(

@@ -157,12 +157,32 @@ class DatabaseRollback(_Model):
     policy: Literal["keep", "restore"]
     snapshot_id: str | None = None
     restored_identifier: str | None = None
+    restored_writer: str | None = None  # a restored Aurora cluster's writer, once created
     restore_command: str | None = None
+
+    def restore_pending(self, kind: str) -> bool:
+        """A restored cluster still waits for its writer (created once the cluster is available)."""
+        return kind == "cluster" and self.restored_identifier is not None and self.restored_writer is None
+
+
+class MigrationTaskSeen(_Model):
+    """A migration task found by the deployment's `startedBy`, as ECS showed it."""
+
+    task_arn: str
+    last_status: str
+    exit_code: int | None = None
+    stop_code: str | None = None
+    stop_requested: bool = False  # this deployment asked ECS to stop it (it had not exited)
+
+    @property
+    def stopped(self) -> bool:
+        return self.last_status == "STOPPED"
 
 
 class RollbackResult(PollingResult):
     services: list[ServiceRollout] = Field(default_factory=list)
     database: DatabaseRollback | None = None
+    migration_tasks: list[MigrationTaskSeen] = Field(default_factory=list)
 
 
 class ErrorInfo(_Model):

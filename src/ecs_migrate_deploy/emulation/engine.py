@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from ecs_migrate_deploy.emulation.documented_behaviour import RdsEndpoint
 from ecs_migrate_deploy.emulation.moto_seams import (
+    ENVIRONMENT_LOCK,
     Handler,
     MotoSeams,
     RecordedSleep,
@@ -214,7 +216,8 @@ class Emulator:
             skip_waits=self.skip_waits,
             skip_retry_sleeps=self.skip_retry_sleeps,
             enforce_lambda_timeouts=self.enforce_lambda_timeouts,
-            extra=self.extra_seams,
+            # The database's endpoint is the local PostgreSQL the world's secret names.
+            extra=[RdsEndpoint(self.spec.db_secret.host), *self.extra_seams],
         )
         self.clock_offset = 0.0  # seconds a test moved the clock on by hand (advance_clock)
         self._saved_clock: Callable[[], datetime] | None = None
@@ -233,9 +236,19 @@ class Emulator:
         return self._world
 
     def __enter__(self) -> Self:
+        try:
+            with ENVIRONMENT_LOCK:
+                self._enter()
+        except BaseException:
+            self._teardown()
+            raise
+        return self
+
+    def _enter(self) -> None:
         from moto import mock_aws
 
         self._saved_env = dict(os.environ)
+        before = dict(os.environ)
         if self.quiet_moto:
             self._saved_log_level = _SFN_LOGGER.level
             _SFN_LOGGER.setLevel(logging.CRITICAL)
@@ -245,28 +258,24 @@ class Emulator:
         os.environ["AWS_DEFAULT_REGION"] = self.spec.region
         os.environ["AWS_REGION"] = self.spec.region
         os.environ["MOTO_ACCOUNT_ID"] = self.spec.account  # moto's ARNs then match the spec's
-        try:
-            if self.endpoint_url:
-                os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
-            else:
-                self._mock = mock_aws(config=MOTO_CONFIG)
-                self._mock.start()
-            self.seams.install()
-            # The functions are created with the overridden parameters: each invocation runs with its
-            # function's own environment, as on AWS.
-            spec = replace(self.spec, parameters={**self.spec.parameters, **(self.parameters or {})})
-            self._world = build_world(spec)
-            os.environ.update(self._world.env())
-            os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
-            os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", self.metrics_namespace)
-            os.environ.update(dict(self.extra_env or {}))
-            reset_pipeline_caches()
-            if self.emulated_clock:
-                self._install_clock()
-        except BaseException:
-            self._teardown()
-            raise
-        return self
+        if self.endpoint_url:
+            os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        else:
+            self._mock = mock_aws(config=MOTO_CONFIG)
+            self._mock.start()
+        self.seams.install()
+        # The functions are created with the overridden parameters: each invocation runs with its
+        # function's own environment, as on AWS.
+        spec = replace(self.spec, parameters={**self.spec.parameters, **(self.parameters or {})})
+        self._world = build_world(spec)
+        os.environ.update(self._world.env())
+        os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+        os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", self.metrics_namespace)
+        os.environ.update(dict(self.extra_env or {}))
+        self.seams.lambdas.base_environment = {k: v for k, v in os.environ.items() if before.get(k) != v}
+        reset_pipeline_caches()
+        if self.emulated_clock:
+            self._install_clock()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -301,14 +310,18 @@ class Emulator:
         if self._world is not None:
             with contextlib.suppress(Exception):
                 self._stop_running_executions()
+        # A stopped execution's thread may still be inside a handler: let it finish before the
+        # environment is restored under it.
+        self.seams.lambdas.quiesce()
         self.seams.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
         self._world = None
         if self._saved_env is not None:
-            os.environ.clear()
-            os.environ.update(self._saved_env)
+            with ENVIRONMENT_LOCK:
+                os.environ.clear()
+                os.environ.update(self._saved_env)
             self._saved_env = None
         if self._saved_log_level is not None:
             _SFN_LOGGER.setLevel(self._saved_log_level)

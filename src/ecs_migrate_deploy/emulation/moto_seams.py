@@ -36,6 +36,11 @@ MOTO_VERSION = "5.2.5"
 """The moto release these seams were written against (pyproject pins it exactly)."""
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+ENVIRONMENT_LOCK = threading.RLock()
+"""Held while a handler runs in its function's environment, and by the Emulator while it sets or
+restores os.environ: the process has one environment, and an execution's thread that outlives its
+test (or a moto server's) must never see, or undo, half of another emulator's."""
 """A Lambda handler as the Python runtime calls it: `handler(event, context)`."""
 
 
@@ -174,6 +179,9 @@ class LambdaRouter(Seam):
     handlers share module-level state (cached clients and settings), and real Lambda runs each
     invocation in its own process. The function's configured environment is overlaid on os.environ
     for the duration of a call, as each real function has its own environment.
+
+    Every AWS API call a handler makes is kept in `api_calls` as (function, IAM action): moto does
+    not enforce IAM, so this is what a test compares with the function's role in the template.
     """
 
     def __init__(
@@ -191,11 +199,18 @@ class LambdaRouter(Seam):
         self.invocations: list[Invocation] = []
         self._lock = threading.RLock()
         self._calls: dict[str, int] = {}
-        self._lost: dict[str, tuple[int, str]] = {}
+        self._lost: dict[str, tuple[range, str]] = {}
         self._task_timeouts: dict[str, int] = {}  # function name -> Task timeouts to raise after invoking
         self.lost_results: list[Invocation] = []
+        self.api_calls: set[tuple[str, str]] = set()
+        # What the emulator put in os.environ for its world, set again under each call's own
+        # variables: a call then sees its whole environment whatever else changed os.environ.
+        self.base_environment: dict[str, str] = {}
+        self._current = threading.local()  # the function whose handler this thread is running
 
-    def lose_result(self, function_name: str, error: str = "Lambda.Unknown", occurrence: int = 1) -> None:
+    def lose_result(
+        self, function_name: str, error: str = "Lambda.Unknown", occurrence: int = 1, times: int = 1
+    ) -> None:
         """At-least-once delivery: the `occurrence`-th invocation of `function_name` runs to its end, so
         its side effects happen, and then fails with `error` instead of returning its result.
 
@@ -204,9 +219,11 @@ class LambdaRouter(Seam):
         Lambda.Unknown in the error output. These include out-of-memory errors and function timeouts";
         a Task whose own TimeoutSeconds elapses fails with "States.Timeout" (the ASL spec's predefined
         error) while the invocation may still finish. The ASL's Retry then runs the function again.
+        `times` > 1 loses that many invocations in a row from `occurrence` on (enough of them exhausts
+        the Retry, and the Catch takes over).
         """
         with self._lock:
-            self._lost[function_name] = (occurrence, error)
+            self._lost[function_name] = (range(occurrence, occurrence + times), error)
 
     def route(self, function_name: str, handler: str | Handler) -> None:
         with self._lock:
@@ -244,6 +261,21 @@ class LambdaRouter(Seam):
 
         patches.set(LambdaSimpleBackend, "invoke", invoke)
 
+        from botocore.client import BaseClient
+
+        original_call = BaseClient._make_api_call
+
+        def make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+            function = getattr(router._current, "function", None)
+            if function is not None:
+                prefix = client.meta.service_model.signing_name
+                router.api_calls.update(
+                    (function, action) for action in iam_actions(prefix, operation_name, api_params)
+                )
+            return original_call(client, operation_name, api_params)
+
+        patches.set(BaseClient, "_make_api_call", make_api_call)
+
         # A Task's own timeout ("States.Timeout") cannot be reported by the function (moto, like AWS,
         # refuses error names starting with "States."): it is raised by the interpreter, after the
         # invocation did its work, as `_evaluate_with_timeout` does when TimeoutSeconds elapses
@@ -272,6 +304,11 @@ class LambdaRouter(Seam):
 
         patches.set(StateTaskLambda, "_eval_execution", eval_execution)
 
+    def quiesce(self) -> None:
+        """Wait for an invocation in flight to end (the handlers run under this lock)."""
+        with self._lock:
+            pass
+
     def _invoke(self, fn: Any, body: Any, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body) if body else {}
         with self._lock:
@@ -286,23 +323,27 @@ class LambdaRouter(Seam):
             error: BaseException | None = None
             try:
                 handler = self._handler_for(fn.function_name, fn.handler)
-                with _environment_overlay(dict(fn.environment_vars or {})):
+                self._current.function = fn.function_name
+                environment = {**self.base_environment, **dict(fn.environment_vars or {})}
+                with ENVIRONMENT_LOCK, _environment_overlay(environment, lambda: self.installed):
                     result = handler(event, context)
                 payload = json.dumps(result)
             except Exception as exc:
                 error = exc
+            finally:
+                self._current.function = None
             elapsed = time.perf_counter() - started
             calls = self._calls[fn.function_name] = self._calls.get(fn.function_name, 0) + 1
             if error is None and self.enforce_timeouts and elapsed > context.timeout_seconds:
                 error = _SandboxTimedout(f"Task timed out after {context.timeout_seconds:.2f} seconds")
             lost = self._lost.get(fn.function_name)
             # The work is done either way: what is lost is its result, a value or an error.
-            if lost is not None and lost[0] == calls and lost[1] == "States.Timeout":
+            if lost is not None and calls in lost[0] and lost[1] == "States.Timeout":
                 self._task_timeouts[fn.function_name] = self._task_timeouts.get(fn.function_name, 0) + 1
                 self.lost_results.append(
                     Invocation(fn.function_name, context.aws_request_id, event, result, "States.Timeout", None, 0.0)
                 )
-            elif lost is not None and lost[0] == calls:
+            elif lost is not None and calls in lost[0]:
                 error = _ResultLost(
                     lost[1], f"emulated: the invocation did its work, then its result was lost ({lost[1]})"
                 )
@@ -339,6 +380,28 @@ class LambdaRouter(Seam):
         self._task_timeouts.clear()
 
 
+_TRANSACTION_ITEM_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def iam_actions(prefix: str, operation: str, params: Mapping[str, Any]) -> set[str]:
+    """The IAM actions one API call needs: `<prefix>:<Operation>`, except DynamoDB's transactions,
+    which IAM authorises item by item ("TransactWriteItems ... requires permissions for each of the
+    actions it performs: PutItem, UpdateItem, DeleteItem, ConditionCheckItem", DynamoDB Developer
+    Guide, "Using IAM with DynamoDB transactions")."""
+    if prefix == "dynamodb" and operation == "TransactWriteItems":
+        return {
+            f"dynamodb:{_TRANSACTION_ITEM_ACTIONS[kind]}" for item in params.get("TransactItems", []) for kind in item
+        }
+    if prefix == "dynamodb" and operation == "TransactGetItems":
+        return {"dynamodb:GetItem"}
+    return {f"{prefix}:{operation}"}
+
+
 class _SandboxTimedout(Exception):
     pass
 
@@ -350,13 +413,18 @@ class _ResultLost(Exception):
 
 
 @contextmanager
-def _environment_overlay(values: Mapping[str, str]) -> Iterator[None]:
+def _environment_overlay(values: Mapping[str, str], still_ours: Callable[[], bool]) -> Iterator[None]:
+    """The function's environment for one call, put back after it unless `still_ours()` says the
+    router was uninstalled meanwhile: the emulator has then restored its own saved environment, and
+    the next emulator's variables must not be removed by a call that outlived its world."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update({key: str(value) for key, value in values.items()})
     try:
         yield
     finally:
         for key, old in saved.items():
+            if not still_ours():
+                break
             if old is None:
                 os.environ.pop(key, None)
             else:
@@ -480,6 +548,18 @@ class TaskOutcome:
         return cls(exit_code=exit_code, output_lines=tuple(output_lines), running_polls=running_polls)
 
     @classmethod
+    def interrupted(cls, exit_code: int = 0, output_lines: Sequence[str] = ()) -> TaskOutcome:
+        """A Fargate Spot task reclaimed mid-migration: ECS stops it with stopCode SpotInterruption
+        ("Your Spot Task was interrupted.", Developer Guide, "Fargate Spot termination notices") and
+        the migrator answers SIGTERM with `exit_code` (0 for many that exit cleanly on a signal)."""
+        return cls(
+            exit_code=exit_code,
+            stopped_reason="Your Spot Task was interrupted.",
+            output_lines=tuple(output_lines),
+            stop_code="SpotInterruption",
+        )
+
+    @classmethod
     def failed_to_start(cls, reason: str) -> TaskOutcome:
         """E.g. `CannotPullContainerError: ... not found` (the reason is also the container's)."""
         return cls(exit_code=None, stopped_reason=reason, stop_code="TaskFailedToStart", container_reason=reason)
@@ -510,6 +590,8 @@ class _ManagedTask:
     container: str
     polls_left: int
     stopped: bool = False
+    stop_reason: str | None = None  # StopTask was called; the task is stopping
+    stopping_polls: int = 0
 
 
 class EcsTasks(Seam):
@@ -523,13 +605,18 @@ class EcsTasks(Seam):
     - `describe_tasks`: moto advances a ManagedState one step per call and always reports exit 0;
       managed tasks instead report PROVISIONING (RunTask's answer), RUNNING for `running_polls` calls,
       then STOPPED with the chosen exitCode / reason / stoppedReason / stopCode;
-    - `stop_task`: a managed task still running gets stopCode UserInitiated and exit 143.
+    - `stop_task`: a managed task still running gets desiredStatus STOPPED at once but shows
+      lastStatus DEACTIVATING for `stopping_polls` DescribeTasks calls, then STOPPED with stopCode
+      UserInitiated and exit 143. StopTask is not instant on AWS: "the equivalent of docker stop is
+      issued ... a default 30-second timeout, after which the SIGKILL value is sent" (botocore's ECS
+      model, StopTask); moto stops the task inside the call.
     The runner runs synchronously inside RunTask (deterministic: nothing races the check loop).
     """
 
-    def __init__(self, runner: TaskRunner | None = None) -> None:
+    def __init__(self, runner: TaskRunner | None = None, *, stopping_polls: int = 1) -> None:
         super().__init__()
         self.runner: TaskRunner = runner or succeed_task
+        self.stopping_polls = stopping_polls
         self._managed: dict[str, _ManagedTask] = {}
         self._lock = threading.RLock()
 
@@ -624,6 +711,12 @@ class EcsTasks(Seam):
             managed = self._managed.get(task.task_arn)
             if managed is None or managed.stopped:
                 return
+            if managed.stop_reason is not None:
+                if managed.stopping_polls > 0:
+                    managed.stopping_polls -= 1
+                    return
+                self._stop_now(task, managed, managed.stop_reason)
+                return
             outcome = managed.outcome
             if outcome is None or managed.polls_left > 0 or (outcome.still_running and outcome.still_running()):
                 managed.polls_left = max(0, managed.polls_left - 1)
@@ -643,11 +736,22 @@ class EcsTasks(Seam):
         managed = self._managed.get(task.task_arn)
         if managed is None or managed.stopped:
             return
+        if managed.stop_reason is None:
+            managed.stop_reason = reason or "Task stopped by user"
+            managed.stopping_polls = self.stopping_polls
+        if managed.stopping_polls > 0:
+            # moto set lastStatus STOPPED inside StopTask; the task is only on its way there.
+            task.last_status = "DEACTIVATING"
+            task.stopped_reason = managed.stop_reason
+            return
+        self._stop_now(task, managed, managed.stop_reason)
+
+    def _stop_now(self, task: Task, managed: _ManagedTask, reason: str) -> None:
         self._set_stopped(
             task,
             managed,
             exit_code=USER_STOP_EXIT_CODE,
-            stopped_reason=reason or "Task stopped by user",
+            stopped_reason=reason,
             stop_code="UserInitiated",
             container_reason=None,
             ran=True,
@@ -1159,12 +1263,19 @@ class MotoSeams(Seam):
         enforce_lambda_timeouts: bool = False,
         extra: Sequence[Seam] = (),
     ) -> None:
-        """`extra`: more seams installed with these (the documented AWS limits moto does not enforce,
-        `documented_limits.SnsSubjectRules`, are always among them)."""
+        """`extra`: more seams installed with these (the documented AWS limits and behaviours moto does
+        not have, `documented_limits.SnsSubjectRules` and `documented_behaviour.RunTaskIdempotency`,
+        are always among them)."""
         super().__init__()
-        from ecs_migrate_deploy.emulation.documented_limits import SnsSubjectRules
+        from ecs_migrate_deploy.emulation.documented_behaviour import RunTaskIdempotency
+        from ecs_migrate_deploy.emulation.documented_limits import (
+            RdsClusterRestoreAsDocumented,
+            RdsIdentifierRules,
+            SnsSubjectRules,
+        )
 
-        self.extra: list[Seam] = [SnsSubjectRules(), *extra]
+        self.extra: list[Seam] = [SnsSubjectRules(), RunTaskIdempotency(), *extra]
+        self.extra += [RdsIdentifierRules(), RdsClusterRestoreAsDocumented()]  # issue 10, defects 1 and 4
         self.lambdas = LambdaRouter(routes, enforce_timeouts=enforce_lambda_timeouts)
         self.sleeps = SleepRecorder(skip_waits=skip_waits, skip_retries=skip_retry_sleeps)
         self.tasks = EcsTasks(task_runner)

@@ -81,7 +81,12 @@ class DbSecret:
     dbname: str = "postgres"
     engine: str = "postgres"
 
-    def as_json(self) -> str:
+    def as_json(self, *, rds_managed: bool = False) -> str:
+        """`rds_managed`: the shape RDS gives the secret it manages itself (ManageMasterUserPassword),
+        username and password only (RDS User Guide, "Password management with Amazon RDS and AWS
+        Secrets Manager"); the database's endpoint then says where to connect."""
+        if rds_managed:
+            return json.dumps({"username": self.username, "password": self.password})
         return json.dumps(
             {
                 "username": self.username,
@@ -142,6 +147,11 @@ class WorldSpec:
     deployment_controller: Literal["ECS", "CODE_DEPLOY", "EXTERNAL"] = "ECS"
     task_definition_fields: Mapping[str, Any] = field(default_factory=dict)  # e.g. enableFaultInjection
     task_definition_tags: Mapping[str, str] = field(default_factory=dict)  # `aws:` keys set as AWS sets them
+    rds_managed_secret: bool = False  # the secret holds username/password only, as RDS-managed ones do
+    # db_kind="cluster": the class of the cluster's writer instance; "db.serverless" gives the cluster
+    # the capacity range a Serverless v2 writer needs (aurora_capacity: MinCapacity, MaxCapacity in ACUs).
+    aurora_writer_class: str = "db.r6g.large"
+    aurora_capacity: tuple[float, float] = (0.5, 4.0)
 
     @property
     def registry(self) -> str:
@@ -624,8 +634,11 @@ def build_world(spec: WorldSpec | None = None) -> World:
             MasterUsername=spec.db_secret.username,
             MasterUserPassword="emulated-password",
             DBName=spec.db_secret.dbname,
+            Port=spec.db_secret.port,
         )["DBInstance"]["DBInstanceArn"]
     else:
+        serverless = spec.aurora_writer_class == "db.serverless"
+        capacity = {"MinCapacity": spec.aurora_capacity[0], "MaxCapacity": spec.aurora_capacity[1]}
         db_arn = rds.create_db_cluster(
             DBClusterIdentifier=spec.db_identifier,
             Engine="aurora-postgresql",
@@ -633,10 +646,19 @@ def build_world(spec: WorldSpec | None = None) -> World:
             MasterUsername=spec.db_secret.username,
             MasterUserPassword="emulated-password",
             DatabaseName=spec.db_secret.dbname,
+            **({"ServerlessV2ScalingConfiguration": capacity} if serverless else {}),
         )["DBCluster"]["DBClusterArn"]
-    secret_arn = client("secretsmanager").create_secret(Name=spec.secret_name, SecretString=spec.db_secret.as_json())[
-        "ARN"
-    ]
+        # RestoreDBClusterFromSnapshot/CreateDBCluster make no instance (botocore's RDS model: "You must
+        # invoke the CreateDBInstance operation to create DB instances"); a real cluster has its writer.
+        rds.create_db_instance(
+            DBInstanceIdentifier=spec.db_identifier[:56].rstrip("-") + "-writer",
+            DBClusterIdentifier=spec.db_identifier,
+            DBInstanceClass=spec.aurora_writer_class,
+            Engine="aurora-postgresql",
+        )
+    secret_arn = client("secretsmanager").create_secret(
+        Name=spec.secret_name, SecretString=spec.db_secret.as_json(rds_managed=spec.rds_managed_secret)
+    )["ARN"]
 
     # Cluster, task definitions (image by tag, as users commonly have), services at steady state.
     ecs, logs = client("ecs"), client("logs")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ecs_migrate_deploy.prisma_runner import deploy, split_statements
+from ecs_migrate_deploy.prisma_runner import deploy
 from ecs_migrate_deploy.real_prisma import prisma_binary, prisma_environment, prisma_project
 from tests.conftest import ScratchDatabase, scratch_database_named
 
@@ -57,7 +57,9 @@ def test_applies_pending_migrations_once_with_prisma_bookkeeping(
     assert all(r[2] and r[3] == 1 and r[4] is None and r[5] is None for r in rows)
 
 
-def test_failure_is_not_atomic_and_blocks_the_next_deploy(tmp_path: Path, scratch_database: ScratchDatabase) -> None:
+def test_a_failing_script_leaves_none_of_itself_and_blocks_the_next_deploy(
+    tmp_path: Path, scratch_database: ScratchDatabase
+) -> None:
     write(
         tmp_path,
         "20240101000000_init",
@@ -70,26 +72,12 @@ def test_failure_is_not_atomic_and_blocks_the_next_deploy(tmp_path: Path, scratc
         cur.execute('SELECT finished_at, rolled_back_at, applied_steps_count, logs FROM "_prisma_migrations"')
         finished, rolled_back, steps, logs = cur.fetchone()
         cur.execute("SELECT to_regclass('a') IS NOT NULL, to_regclass('b') IS NOT NULL")
-        assert cur.fetchone() == (True, True)  # statements before the failing one stayed applied
+        assert cur.fetchone() == (False, False)  # one simple-query message: one implicit transaction
     assert finished is None and rolled_back is None and steps == 0
     assert 'relation "nope" does not exist' in logs
     again = io.StringIO()
     assert deploy(scratch_database.url, tmp_path, again) == 1
     assert "P3009" in again.getvalue()
-
-
-def test_statement_splitter_respects_quotes_comments_and_dollar_bodies() -> None:
-    script = """
-    -- a comment; not a statement
-    INSERT INTO t VALUES ('a;b', 'it''s');
-    /* block ; comment */
-    CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql;
-    SELECT "odd;name" FROM t
-    """
-    statements = split_statements(script)
-    assert len(statements) == 3
-    assert statements[1].startswith("/* block ; comment */\n    CREATE FUNCTION")
-    assert statements[2] == 'SELECT "odd;name" FROM t'
 
 
 def bookkeeping(database: ScratchDatabase) -> list[tuple[object, ...]]:
@@ -102,17 +90,36 @@ def bookkeeping(database: ScratchDatabase) -> list[tuple[object, ...]]:
         return list(cur.fetchall())
 
 
-def tables(database: ScratchDatabase) -> list[tuple[object, ...]]:
+def schema(database: ScratchDatabase) -> dict[str, list[tuple[object, ...]]]:
+    """Tables, functions (with their bodies), triggers, comments, extensions and data: what a migration makes."""
+    queries = {
+        "tables": "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        "functions": "SELECT proname, prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE nspname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') "
+        "ORDER BY 1",
+        "triggers": "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1",
+        "comments": "SELECT description FROM pg_description d JOIN pg_class c ON c.oid = d.objoid "
+        "WHERE c.relnamespace = 'public'::regnamespace UNION ALL SELECT description FROM pg_description d "
+        "JOIN pg_proc p ON p.oid = d.objoid WHERE p.pronamespace = 'public'::regnamespace ORDER BY 1",
+        "extensions": "SELECT extname FROM pg_extension ORDER BY 1",
+    }
     with database.connect() as conn, conn.cursor() as cur:
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
-        return list(cur.fetchall())
+        found: dict[str, list[tuple[object, ...]]] = {}
+        for name, query in queries.items():
+            cur.execute(query)
+            found[name] = list(cur.fetchall())
+        if found["tables"] and ("Account",) in found["tables"]:
+            cur.execute('SELECT email, note FROM "Account" ORDER BY email')
+            found["accounts"] = list(cur.fetchall())
+        return found
 
 
-@pytest.mark.parametrize("example", ["shop", "broken"])
+@pytest.mark.parametrize("example", ["shop", "broken", "plpgsql"])
 def test_builtin_runner_writes_what_real_prisma_writes(example: str, tmp_path: Path) -> None:
     """The rehearsal's fallback runner against the real `prisma migrate deploy` (6.19.3, package.json)
-    on the bundled examples: same exit codes, same bookkeeping rows, same tables, same refusal after a
-    failure."""
+    on the bundled examples: same exit codes, same bookkeeping rows, same schema, same refusal after a
+    failure. `plpgsql` holds what splitting a script on `;` breaks: dollar-quoted function and trigger
+    bodies, a DO block, semicolons in literals and comments, COMMENT ON, CREATE EXTENSION IF NOT EXISTS."""
     binary = prisma_binary()
     assert binary is not None, "Prisma 6 is not installed in node_modules: run `make install`"
     migrations = EXAMPLES / example / "prisma" / "migrations"
@@ -129,5 +136,6 @@ def test_builtin_runner_writes_what_real_prisma_writes(example: str, tmp_path: P
         ]
         builtin = [deploy(builtin_db.url, EXAMPLES / example, io.StringIO()) for _ in range(2)]
         assert real == builtin
+        assert real[0] == (1 if example == "broken" else 0)
         assert bookkeeping(real_db) == bookkeeping(builtin_db)
-        assert tables(real_db) == tables(builtin_db)
+        assert schema(real_db) == schema(builtin_db)

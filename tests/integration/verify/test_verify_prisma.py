@@ -80,8 +80,8 @@ def test_failed_migration_is_named_with_its_log(
     deploy_two(project)
     project.add(BROKEN, 'CREATE TABLE "Tag" (id int);\nALTER TABLE nope ADD COLUMN x int;\n')
     assert project.deploy() == 1
-    # Not atomic: the statement before the failing one stayed applied, the row says "failed".
-    assert verify_db.rows("SELECT to_regclass('\"Tag\"') IS NOT NULL") == [(True,)]
+    # The script ran whole, as one implicit transaction: nothing of it stayed, yet the row says "failed".
+    assert verify_db.rows("SELECT to_regclass('\"Tag\"') IS NOT NULL") == [(False,)]
 
     result = run_verification(verify_conn, tool="prisma", expected_migration=BROKEN)
 

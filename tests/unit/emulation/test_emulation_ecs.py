@@ -141,7 +141,12 @@ def test_a_task_that_keeps_running_stops_only_when_asked(emu: Emulator, runner: 
     assert [describe(emu, task_arn)["lastStatus"] for _ in range(6)] == ["RUNNING"] * 6
     assert "exitCode" not in app_container(describe(emu, task_arn))
 
-    emu.client("ecs").stop_task(cluster=emu.world.cluster_name, task=task_arn, reason="migration timed out after 1800s")
+    stopping = emu.client("ecs").stop_task(
+        cluster=emu.world.cluster_name, task=task_arn, reason="migration timed out after 1800s"
+    )["task"]
+    # StopTask is not instant (SIGTERM, then SIGKILL after the stop timeout): one look shows it stopping.
+    assert (stopping["lastStatus"], stopping["desiredStatus"]) == ("DEACTIVATING", "STOPPED")
+    assert describe(emu, task_arn)["lastStatus"] == "DEACTIVATING"
     task = describe(emu, task_arn)
 
     assert task["lastStatus"] == "STOPPED"

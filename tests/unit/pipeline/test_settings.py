@@ -7,6 +7,7 @@ from deploy_pipeline.errors import ConfigurationError
 from deploy_pipeline.settings import get_settings
 
 ENV = {
+    "STACK_NAME": "shop-deploy",
     "CLUSTER_NAME": "prod",
     "SERVICE_NAMES": "web, worker",
     "REPOSITORY_NAME": "shop/app",
