@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy functions/
+	$(BIN)/mypy functions/ src/
 
 static: install
 	$(BIN)/python -m pytest -q tests/static
@@ -54,7 +54,7 @@ test: install $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 	$(BIN)/python tests/check_postgres.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions/
+	$(BIN)/mypy functions/ src/
 	@# checkov on the template as written, then as deployed (SAM's transform makes the IAM roles);
 	@# a failed check fails the build, a skip needs an inline reason in template.yaml's Metadata.
 	$(CHECKOV) -f template.yaml

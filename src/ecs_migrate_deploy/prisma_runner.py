@@ -1,9 +1,9 @@
 """A stand-in for `prisma migrate deploy` where Prisma's schema engine cannot run (no download here).
 
 It applies `migrations/<name>/migration.sql` in name order and keeps `_prisma_migrations` exactly as
-Prisma 6 does (measured, see EMULATION-NOTES.md): checksum = sha256 hex of the file's bytes; a row
-is inserted with `started_at` before the script runs; on success `finished_at` and
-`applied_steps_count = 1` are set; on failure the row keeps `finished_at IS NULL`, `logs` holds the
+Prisma 6 does (tests/integration/migrations/test_prisma_runner.py compares the rows it leaves with
+those of the real CLI, 6.19.3): checksum = sha256 hex of the file's bytes; a row is inserted with
+`started_at` before the script runs; on success `finished_at` and `applied_steps_count = 1` are set; on failure the row keeps `finished_at IS NULL`, `logs` holds the
 error, and the exit code is 1. A later run refuses to continue (P3009) while such a row exists.
 
 The script is never split: it goes to PostgreSQL whole, as one simple-query message, as Prisma's

@@ -1,6 +1,7 @@
 """Run the REAL `prisma` CLI on a machine where its native schema engine cannot be downloaded.
 
-Prisma 6.19 can migrate through its WASM engine and a driver adapter (measured, EMULATION-NOTES.md):
+Prisma 6.19 can migrate through its WASM engine and a driver adapter (measured here: the native engine's
+download is refused, this path runs the bundled examples; tests/integration/migrations/test_prisma_runner.py):
 npm `prisma@6.19.3`, `@prisma/adapter-pg@7.10.1` and `pg` (this repository's package.json), a
 `prisma.config.ts` with `engine: "js"` and an adapter, and a schema whose generator asks for the
 client engine. This module writes that scaffolding into a throw-away project folder whose

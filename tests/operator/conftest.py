@@ -43,7 +43,8 @@ REGION = "us-east-1"
 STACK_NAME = "emd-operator-test"
 
 # A stand-in for the deployed SAM stack: the same output and parameter names as template.yaml,
-# with the emulated world's values (moto cannot deploy the SAM stack itself; see EMULATION-NOTES).
+# with the emulated world's values (the emulated world is built by the Emulator, not by deploying
+# template.yaml through moto's CloudFormation).
 # ServiceNames is a String here: moto 5.2.5 reports a CommaDelimitedList parameter as a Python repr.
 _STACK_TEMPLATE: dict[str, Any] = {
     "Parameters": {

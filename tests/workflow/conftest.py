@@ -62,6 +62,10 @@ class Pipeline:
         )["Items"]
         return [dict(json.loads(i["record"]["S"])) for i in items]
 
+    def function_name(self, state: str) -> str:
+        """The Lambda function a Task state of the world's state machine invokes."""
+        return str(self.world.definition["States"][state]["Resource"]).rsplit(":", 1)[-1]
+
     def locks(self) -> list[dict[str, Any]]:
         """The deployment lock items still in the table."""
         return list(

@@ -178,11 +178,6 @@ SCENARIOS: dict[str, Scenario] = {
 PAIRS = [(name, state) for name, scenario in SCENARIOS.items() for state in scenario.states]
 
 
-def _function(pipeline: Pipeline, state: str) -> str:
-    resource = str(pipeline.world.definition["States"][state]["Resource"])
-    return resource.rsplit(":", 1)[-1]
-
-
 def _build(make_pipeline: PipelineFactory, scenario: Scenario) -> Pipeline:
     pipeline = make_pipeline(scenario.migrations, **scenario.pipeline_kwargs())
     _BOX["p"] = pipeline
@@ -235,9 +230,9 @@ def test_a_lost_result_is_retried_to_the_same_end(make_pipeline: PipelineFactory
     pipeline = _build(make_pipeline, scenario)
     router = pipeline.emulator.seams.lambdas
     error = "States.Timeout" if scenario.states.index(state) % 2 else "Lambda.Unknown"
-    router.lose_result(_function(pipeline, state), error=error)
+    router.lose_result(pipeline.function_name(state), error=error)
 
     report = pipeline.run(scenario.execution_input, name=f"lost-{name}-{state}".lower())
 
-    assert [i.function_name for i in router.lost_results] == [_function(pipeline, state)]
+    assert [i.function_name for i in router.lost_results] == [pipeline.function_name(state)]
     _assert_ends_as_declared(pipeline, scenario, report)

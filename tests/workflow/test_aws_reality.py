@@ -31,10 +31,6 @@ def migration_tasks(pipeline: Pipeline) -> list[dict[str, Any]]:
     return list(ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]) if arns else []
 
 
-def function_of(pipeline: Pipeline, state: str) -> str:
-    return str(pipeline.world.definition["States"][state]["Resource"]).rsplit(":", 1)[-1]
-
-
 def failed_attempts(pipeline: Pipeline, report: Any, state: str) -> list[str]:
     """The errors of `state`'s failed invocations, in order (LambdaFunctionFailed events after it was entered)."""
     errors: list[str] = []
@@ -59,7 +55,7 @@ def test_a_migration_task_whose_start_result_is_lost_is_stopped_before_the_lock_
     pipeline = make_pipeline("shop", task_runner=keeps_running)
     # RunTask succeeds every time; every StartMigration result is lost, so the Retry runs out and the
     # Catch goes to StartRollback with no migration in the state.
-    pipeline.emulator.seams.lambdas.lose_result(function_of(pipeline, "StartMigration"), times=LAMBDA_ATTEMPTS)
+    pipeline.emulator.seams.lambdas.lose_result(pipeline.function_name("StartMigration"), times=LAMBDA_ATTEMPTS)
 
     report = pipeline.run(NEW, name="lost-run-task")
 
@@ -80,10 +76,10 @@ def test_a_migration_task_whose_start_result_is_lost_is_stopped_before_the_lock_
 def test_release_lock_waits_for_a_stopping_migrator_whatever_failed_before_it(make_pipeline: PipelineFactory) -> None:
     pipeline = make_pipeline("shop", task_runner=keeps_running)
     router = pipeline.emulator.seams.lambdas
-    router.lose_result(function_of(pipeline, "StartMigration"), times=LAMBDA_ATTEMPTS)
+    router.lose_result(pipeline.function_name("StartMigration"), times=LAMBDA_ATTEMPTS)
     # StartRollback stops the task, then every one of its results is lost too: Record and ReleaseLock
     # run with a task that is still stopping and no rollback in the state.
-    router.lose_result(function_of(pipeline, "StartRollback"), times=LAMBDA_ATTEMPTS)
+    router.lose_result(pipeline.function_name("StartRollback"), times=LAMBDA_ATTEMPTS)
     # A migrator slow to answer SIGTERM: it still shows DEACTIVATING for the next 9 DescribeTasks
     # (StartRollback's 7 runs see it once each; ReleaseLock's first two runs find it still stopping).
     pipeline.emulator.seams.tasks.stopping_polls = 9

@@ -153,12 +153,6 @@ def started_task_arns(cluster: str, started_by: str) -> list[str]:
     return arns
 
 
-def find_task(cluster: str, started_by: str) -> str | None:
-    """The migration task this deployment already started, if any."""
-    arns = started_task_arns(cluster, started_by)
-    return arns[0] if arns else None
-
-
 def run_migration_task(
     service: ServiceInfo,
     cluster: str,

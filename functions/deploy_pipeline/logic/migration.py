@@ -21,23 +21,23 @@ _PRISMA_MIGRATION_NAME = re.compile(r"Migration name: (\S+)|migration_name=\"([^
 
 
 def start(state: PipelineState, settings: Settings) -> MigrationResult:
+    """Run it once: a retry (its result lost after RunTask) reuses the revision and, through RunTask's
+    clientToken, gets the task the first run started."""
     plan = state.plan
     target = plan.services[0]
     task_definition_arn = ecs.register_revision(
         target.task_definition_arn, plan.image.repository_uri, plan.image.uri, plan.deployment_id
     )
-    task_arn = ecs.find_task(plan.cluster, migration_tasks.started_by(plan))
-    if task_arn is None:
-        service = ecs.describe_services(plan.cluster, [target.name])[0]
-        task_arn = ecs.run_migration_task(
-            service,
-            plan.cluster,
-            task_definition_arn,
-            plan.migration_container,
-            plan.migration_command,
-            migration_tasks.started_by(plan),
-            migration_tasks.client_token(plan.deployment_id),
-        )
+    service = ecs.describe_services(plan.cluster, [target.name])[0]
+    task_arn = ecs.run_migration_task(
+        service,
+        plan.cluster,
+        task_definition_arn,
+        plan.migration_container,
+        plan.migration_command,
+        migration_tasks.started_by(plan),
+        migration_tasks.client_token(plan.deployment_id),
+    )
     definition, _ = ecs.describe_task_definition(task_definition_arn)
     location = task_logs.awslogs_location(definition, plan.migration_container, task_arn)
     return MigrationResult(

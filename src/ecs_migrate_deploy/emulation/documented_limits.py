@@ -72,7 +72,9 @@ class TransactionConflicts(Seam):
                     seam.remaining -= 1
                     seam.raised += 1
             if conflict:
-                reasons = [("TransactionConflict", "Transaction is ongoing for the item", None)]
+                reasons: list[tuple[str | None, str | None, None]] = [
+                    ("TransactionConflict", "Transaction is ongoing for the item", None)
+                ]
                 reasons += [(None, None, None)] * (len(transact_items) - 1)
                 raise TransactionCanceledException(reasons)
             original(backend, transact_items)
@@ -97,7 +99,8 @@ def rds_identifier_limit(operation: str, member: str) -> int:
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("rds")
-    text = model.operation_model(operation).input_shape.members[member].documentation or ""
+    request: Any = model.operation_model(operation).input_shape
+    text = request.members[member].documentation or ""
     found = re.search(r"from 1 to (\d+)", text)
     if found is None:
         raise RuntimeError(f"botocore's RDS model no longer documents the length of {operation}.{member}")

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from ecs_migrate_deploy.emulation.documented_behaviour import RdsEndpoint
 from ecs_migrate_deploy.emulation.moto_seams import (
-    ENVIRONMENT_LOCK,
     Handler,
     MotoSeams,
     RecordedSleep,
@@ -236,19 +235,9 @@ class Emulator:
         return self._world
 
     def __enter__(self) -> Self:
-        try:
-            with ENVIRONMENT_LOCK:
-                self._enter()
-        except BaseException:
-            self._teardown()
-            raise
-        return self
-
-    def _enter(self) -> None:
         from moto import mock_aws
 
         self._saved_env = dict(os.environ)
-        before = dict(os.environ)
         if self.quiet_moto:
             self._saved_log_level = _SFN_LOGGER.level
             _SFN_LOGGER.setLevel(logging.CRITICAL)
@@ -258,24 +247,28 @@ class Emulator:
         os.environ["AWS_DEFAULT_REGION"] = self.spec.region
         os.environ["AWS_REGION"] = self.spec.region
         os.environ["MOTO_ACCOUNT_ID"] = self.spec.account  # moto's ARNs then match the spec's
-        if self.endpoint_url:
-            os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
-        else:
-            self._mock = mock_aws(config=MOTO_CONFIG)
-            self._mock.start()
-        self.seams.install()
-        # The functions are created with the overridden parameters: each invocation runs with its
-        # function's own environment, as on AWS.
-        spec = replace(self.spec, parameters={**self.spec.parameters, **(self.parameters or {})})
-        self._world = build_world(spec)
-        os.environ.update(self._world.env())
-        os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
-        os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", self.metrics_namespace)
-        os.environ.update(dict(self.extra_env or {}))
-        self.seams.lambdas.base_environment = {k: v for k, v in os.environ.items() if before.get(k) != v}
-        reset_pipeline_caches()
-        if self.emulated_clock:
-            self._install_clock()
+        try:
+            if self.endpoint_url:
+                os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+            else:
+                self._mock = mock_aws(config=MOTO_CONFIG)
+                self._mock.start()
+            self.seams.install()
+            # The functions are created with the overridden parameters: each invocation runs with its
+            # function's own environment, as on AWS.
+            spec = replace(self.spec, parameters={**self.spec.parameters, **(self.parameters or {})})
+            self._world = build_world(spec)
+            os.environ.update(self._world.env())
+            os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+            os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", self.metrics_namespace)
+            os.environ.update(dict(self.extra_env or {}))
+            reset_pipeline_caches()
+            if self.emulated_clock:
+                self._install_clock()
+        except BaseException:
+            self._teardown()
+            raise
+        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -310,18 +303,14 @@ class Emulator:
         if self._world is not None:
             with contextlib.suppress(Exception):
                 self._stop_running_executions()
-        # A stopped execution's thread may still be inside a handler: let it finish before the
-        # environment is restored under it.
-        self.seams.lambdas.quiesce()
         self.seams.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
         self._world = None
         if self._saved_env is not None:
-            with ENVIRONMENT_LOCK:
-                os.environ.clear()
-                os.environ.update(self._saved_env)
+            os.environ.clear()
+            os.environ.update(self._saved_env)
             self._saved_env = None
         if self._saved_log_level is not None:
             _SFN_LOGGER.setLevel(self._saved_log_level)
@@ -438,7 +427,12 @@ def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
 
 
 def reset_pipeline_caches() -> None:
-    """Forget the pipeline's cached settings and boto3 clients (they captured env and endpoints)."""
+    """Forget what a Lambda container keeps between invocations: cached settings and boto3 clients
+    (they captured env and endpoints), and the Powertools metrics buffer. Each world gets new
+    containers. The buffer matters because with POWERTOOLS_METRICS_DISABLED a flush never clears it:
+    values pile up across invocations, and Powertools flushes by itself at the 100th value of one
+    metric, which fails on a Metrics object created without a namespace (the 100th Record of a
+    test worker then failed with "Must contain a metric namespace")."""
     with contextlib.suppress(ImportError):
         from deploy_pipeline.settings import get_settings
 
@@ -449,3 +443,7 @@ def reset_pipeline_caches() -> None:
         reset = getattr(clients, "reset_clients", None)
         if callable(reset):
             reset()
+    with contextlib.suppress(ImportError):
+        from deploy_pipeline.observability import metrics
+
+        metrics.clear_metrics()

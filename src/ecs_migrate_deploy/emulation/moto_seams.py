@@ -37,10 +37,6 @@ MOTO_VERSION = "5.2.5"
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
-ENVIRONMENT_LOCK = threading.RLock()
-"""Held while a handler runs in its function's environment, and by the Emulator while it sets or
-restores os.environ: the process has one environment, and an execution's thread that outlives its
-test (or a moto server's) must never see, or undo, half of another emulator's."""
 """A Lambda handler as the Python runtime calls it: `handler(event, context)`."""
 
 
@@ -203,9 +199,6 @@ class LambdaRouter(Seam):
         self._task_timeouts: dict[str, int] = {}  # function name -> Task timeouts to raise after invoking
         self.lost_results: list[Invocation] = []
         self.api_calls: set[tuple[str, str]] = set()
-        # What the emulator put in os.environ for its world, set again under each call's own
-        # variables: a call then sees its whole environment whatever else changed os.environ.
-        self.base_environment: dict[str, str] = {}
         self._current = threading.local()  # the function whose handler this thread is running
 
     def lose_result(
@@ -263,7 +256,7 @@ class LambdaRouter(Seam):
 
         from botocore.client import BaseClient
 
-        original_call = BaseClient._make_api_call
+        original_call = BaseClient._make_api_call  # type: ignore[attr-defined]
 
         def make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
             function = getattr(router._current, "function", None)
@@ -304,11 +297,6 @@ class LambdaRouter(Seam):
 
         patches.set(StateTaskLambda, "_eval_execution", eval_execution)
 
-    def quiesce(self) -> None:
-        """Wait for an invocation in flight to end (the handlers run under this lock)."""
-        with self._lock:
-            pass
-
     def _invoke(self, fn: Any, body: Any, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body) if body else {}
         with self._lock:
@@ -324,8 +312,7 @@ class LambdaRouter(Seam):
             try:
                 handler = self._handler_for(fn.function_name, fn.handler)
                 self._current.function = fn.function_name
-                environment = {**self.base_environment, **dict(fn.environment_vars or {})}
-                with ENVIRONMENT_LOCK, _environment_overlay(environment, lambda: self.installed):
+                with _environment_overlay(dict(fn.environment_vars or {})):
                     result = handler(event, context)
                 payload = json.dumps(result)
             except Exception as exc:
@@ -413,18 +400,13 @@ class _ResultLost(Exception):
 
 
 @contextmanager
-def _environment_overlay(values: Mapping[str, str], still_ours: Callable[[], bool]) -> Iterator[None]:
-    """The function's environment for one call, put back after it unless `still_ours()` says the
-    router was uninstalled meanwhile: the emulator has then restored its own saved environment, and
-    the next emulator's variables must not be removed by a call that outlived its world."""
+def _environment_overlay(values: Mapping[str, str]) -> Iterator[None]:
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update({key: str(value) for key, value in values.items()})
     try:
         yield
     finally:
         for key, old in saved.items():
-            if not still_ours():
-                break
             if old is None:
                 os.environ.pop(key, None)
             else:
@@ -569,7 +551,7 @@ class TaskRunner(Protocol):
     """Decides (or really performs) what a RunTask does; None = the task keeps running."""
 
     def __call__(
-        self, task_definition: dict[str, Any], container_overrides: list[dict[str, Any]], started_by: str
+        self, task_definition: dict[str, Any], container_overrides: list[dict[str, Any]], started_by: str, /
     ) -> TaskOutcome | None: ...
 
 
@@ -837,7 +819,7 @@ RolloutState = Literal["COMPLETED", "FAILED", "IN_PROGRESS"]
 class RolloutPolicy(Protocol):
     """Asked on each DescribeServices while a deployment is IN_PROGRESS."""
 
-    def __call__(self, service_name: str, task_definition_arn: str) -> RolloutState: ...
+    def __call__(self, service_name: str, task_definition_arn: str, /) -> RolloutState: ...
 
 
 def complete_rollout(service_name: str, task_definition_arn: str) -> RolloutState:
@@ -929,7 +911,8 @@ class EcsRollouts(Seam):
                 if service.task_definition != previous or force:
                     seam._new_deployment(service)
                 elif service_properties.get("desired_count") is not None:
-                    for deployment in service.deployments:
+                    deployments: list[dict[str, Any]] = service.deployments
+                    for deployment in deployments:
                         if deployment.get("status") == "PRIMARY":
                             deployment.update(desiredCount=service.desired_count, updatedAt=_now())
                             if seam._managed.get(deployment["id"], "COMPLETED") == "COMPLETED":
@@ -945,7 +928,7 @@ class EcsRollouts(Seam):
             return services, failures
 
         def create_service(response: EC2ContainerServiceResponse) -> Any:
-            result = original_create_response(response)
+            result: Any = original_create_response(response)
             configuration = response._get_param("deploymentConfiguration")
             if configuration:
                 result.result["service"].deployment_configuration = configuration
@@ -955,7 +938,7 @@ class EcsRollouts(Seam):
             reserved = [t["key"] for t in response._get_param("tags") or [] if str(t["key"]).lower().startswith("aws:")]
             if reserved:
                 raise InvalidParameterException(f"Tag keys with the aws: prefix are reserved for AWS use: {reserved}")
-            result = original_register_response(response)
+            result: Any = original_register_response(response)
             task_definition = result.result["taskDefinition"]
             for member in _task_definition_members():
                 value = response._get_param(member)
@@ -1056,10 +1039,11 @@ class EcsRollouts(Seam):
         ACTIVE with rolloutState FAILED while its tasks drain (Deployment.status in botocore's model
         has only PRIMARY, ACTIVE and INACTIVE). The rolloutStateReason and event wordings are ours.
         """
+        deployments: list[dict[str, Any]] = service.deployments
         completed = next(
             (
                 d
-                for d in service.deployments
+                for d in deployments
                 if d.get("status") == "ACTIVE" and self._managed.get(d["id"], "COMPLETED") == "COMPLETED"
             ),
             None,
@@ -1089,8 +1073,9 @@ def _task_definition_members() -> list[str]:
     from botocore.session import get_session
 
     ecs = get_session().get_service_model("ecs")
-    registrable = ecs.operation_model("RegisterTaskDefinition").input_shape.members
-    return sorted(set(registrable) & set(ecs.shape_for("TaskDefinition").members))
+    request: Any = ecs.operation_model("RegisterTaskDefinition").input_shape
+    described: Any = ecs.shape_for("TaskDefinition")
+    return sorted(set(request.members) & set(described.members))
 
 
 def _xform_name(member: str) -> str:
@@ -1159,7 +1144,7 @@ class SnapshotPolicy(Protocol):
     creation makes the Create*Snapshot call fail and leaves no snapshot behind.
     """
 
-    def __call__(self, kind: SnapshotKind, snapshot_id: str) -> str: ...
+    def __call__(self, kind: SnapshotKind, snapshot_id: str, /) -> str: ...
 
 
 _TERMINAL_SNAPSHOT_STATES = frozenset({"available", "failed", "incompatible-restore", "deleted"})

@@ -1,4 +1,4 @@
-"""The built-in Prisma stand-in writes `_prisma_migrations` the way Prisma 6 does (EMULATION-NOTES.md)."""
+"""The built-in Prisma stand-in writes `_prisma_migrations` the way Prisma 6 does (compared with the real CLI below)."""
 
 from __future__ import annotations
 

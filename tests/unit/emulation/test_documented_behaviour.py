@@ -101,3 +101,17 @@ def test_the_database_endpoint_is_where_the_world_secret_points(emu: Emulator) -
     secret = json.loads(emu.client("secretsmanager").get_secret_value(SecretId=emu.world.secret_arn)["SecretString"])
 
     assert (instance["Endpoint"]["Address"], instance["Endpoint"]["Port"]) == (secret["host"], secret["port"])
+
+
+def test_a_new_world_starts_with_an_empty_metrics_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With metrics disabled a flush never empties Powertools' buffer, and its own flush at the 100th
+    value of a metric fails on a Metrics object created without a namespace: each world is new containers."""
+    from deploy_pipeline.observability import metrics
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "1")
+    for _ in range(5):
+        metrics.add_metric(name="Deployments", unit="Count", value=1)
+    assert metrics.metric_set
+
+    with Emulator(small_spec()):
+        assert not metrics.metric_set
