@@ -23,6 +23,10 @@ class ImageNotFound(InvalidInput):
     """The requested tag or digest does not exist in the repository."""
 
 
+class InvalidImageLabel(InvalidInput):
+    """The image carries an ecs-migrate-deploy label whose value is not in the documented format."""
+
+
 class ServiceNotFound(ConfigurationError):
     """A configured ECS service does not exist or is not ACTIVE."""
 

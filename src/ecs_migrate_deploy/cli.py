@@ -8,7 +8,9 @@ Exit codes: 0 done / deployment succeeded, 1 the deployment failed, 2 could not 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -24,6 +26,23 @@ from ecs_migrate_deploy.console import ProgressPrinter
 if TYPE_CHECKING:
     from ecs_migrate_deploy.operator.stack import Operator
 
+
+def command_started() -> float:
+    """When this process started, on time.monotonic()'s clock: a command's wall time includes the
+    interpreter's start and the imports, which the user waits through too.
+
+    Linux gives the start in clock ticks since boot (/proc/self/stat, field 22, proc(5)); elsewhere
+    the time this module was imported is the closest there is.
+    """
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started_since_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return time.monotonic() - (time.clock_gettime(time.CLOCK_BOOTTIME) - started_since_boot)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return _IMPORTED
+
+
+_IMPORTED = time.monotonic()
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="A release phase for Amazon ECS.")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +82,20 @@ def rehearse(
     keep_database: Annotated[
         bool, typer.Option(help="Keep the scratch database afterwards (its name is printed) instead of dropping it.")
     ] = False,
+    from_database: Annotated[
+        str | None,
+        typer.Option(
+            help="Rehearse on a copy of this database (schema and data, pg_dump | pg_restore); it is only read.",
+            show_default=False,
+        ),
+    ] = None,
+    base_ref: Annotated[
+        str | None,
+        typer.Option(
+            help="First apply the migrations as they were at this git commit, then rehearse the release.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the real pipeline on this machine: emulated AWS, the real ASL, a real PostgreSQL."""
     from ecs_migrate_deploy.rehearse import UsageError, load_input, parse_parameters
@@ -71,6 +104,11 @@ def rehearse(
     console = Console(stderr=json_output, highlight=False, soft_wrap=True)
     quiet = json_output
     printer = ProgressPrinter(console, quiet=quiet)
+    shown: set[str] = set()
+
+    def output(line: str) -> None:
+        shown.add(line)
+        printer.output(line)
 
     try:
         params = parse_parameters(parameter or [])
@@ -85,8 +123,11 @@ def rehearse(
             migrate_command=migrate_command,
             scenario=scenario,
             keep_database=keep_database,
+            from_database=from_database,
+            base_ref=base_ref,
             on_state=printer.state,
-            on_output=printer.output,
+            on_output=output,
+            started=command_started(),
             on_note=printer.note,
         )
     except UsageError as exc:
@@ -103,33 +144,58 @@ def rehearse(
         console.print(f"  image     {record['image_uri']}")
     if record.get("snapshot_id"):
         console.print(f"  snapshot  {record['snapshot_id']}")
-    diff = (record.get("verification") or {}).get("schema_diff") or {}
+    verification = record.get("verification") or {}
     for kind in ("added", "removed", "changed"):
-        if diff.get(kind):
-            console.print(f"  schema    {kind}: {escape(schema_summary(diff[kind]))}")
+        counts = (verification.get("schema_counts") or {}).get(kind)
+        if counts:
+            listed = (verification.get("schema_diff") or {}).get(kind) or []
+            console.print(f"  schema    {kind}: {escape(schema_summary(counts, listed))}")
     if result.exit_code:
-        console.print(f"  [red]{escape(result.report.error or '')}[/]: {escape(result.report.cause or '')}")
+        for number, line in enumerate(failure_lines(result.report.error or "", result.report.cause or "", shown)):
+            console.print(f"  [red]{escape(line)}[/]" if number == 0 else f"  {escape(line)}")
+    for name in result.drift:
+        console.print(
+            f"  [yellow]drift[/]     {escape(name)}: migration.sql changed after it was applied "
+            "(the checksum in _prisma_migrations differs from the file)"
+        )
+    if from_database:
+        console.print(
+            f"  estimate  the migration took {result.migrator_seconds:.2f}s on {escape(result.base[0])}; "
+            "production's size and load differ"
+        )
     phases = "  ".join(f"{name} {seconds:.2f}s" for name, seconds in result.phases.items())
-    console.print(
-        f"  time      {result.report.wall_seconds:.2f}s wall, migrator {result.migrator_seconds:.2f}s; {phases}"
-    )
+    console.print(f"  time      {result.wall_seconds:.2f}s wall, migrator {result.migrator_seconds:.2f}s; {phases}")
     console.print(f"  database  scratch database {result.database} ({'kept' if keep_database else 'dropped'})")
     raise typer.Exit(result.exit_code)
 
 
-def schema_summary(objects: list[str]) -> str:
-    """`table:public.x`, `column:public.x.y`, ... -> "2 tables, 7 columns (tables: x, y)"."""
-    counts: dict[str, int] = {}
-    tables = []
-    for item in objects:
-        kind, _, name = item.partition(":")
-        counts[kind] = counts.get(kind, 0) + 1
-        if kind == "table":
-            tables.append(name.removeprefix("public."))
+def failure_lines(error: str, cause: str, shown: set[str]) -> list[str]:
+    """The failure, its error named once, without the log lines the live view already showed.
+
+    The recorded cause starts "Failed: MigrationFailed: …" (or "Rolled back: …"): it names the error
+    itself, so the error is put in front only when it does not. Lines of the migrator's output (the
+    cause repeats its last ones for whoever reads it in AWS) are left out, the database's own error
+    and what to do next are kept.
+    """
+    lines = [line for line in cause.splitlines() if line.strip()]
+    if not lines:
+        return [error or "failed"]
+    if error and error not in lines[0]:
+        lines[0] = f"{error}: {lines[0]}"
+    return [lines[0]] + [line for line in lines[1:] if line != "Last log lines:" and line not in shown]
+
+
+def schema_summary(counts: dict[str, int], listed: list[str]) -> str:
+    """{"table": 2, "column": 7} and the listed keys -> "2 tables, 7 columns (tables: x, y)".
+
+    The counts are Verify's real ones; the names come from its list, which stops at 50 entries.
+    """
     text = ", ".join(
         f"{n} {kind}{'es' if kind == 'index' and n != 1 else 's' if n != 1 else ''}" for kind, n in counts.items()
     )
-    return text + (f" (tables: {', '.join(tables)})" if tables else "")
+    tables = [name.removeprefix("public.") for kind, _, name in (k.partition(":") for k in listed) if kind == "table"]
+    more = "" if len(tables) == counts.get("table", 0) else ", …"
+    return text + (f" (tables: {', '.join(tables)}{more})" if tables else "")
 
 
 # ---- operator commands: a deployed stack, through real AWS APIs ----------------------------------
@@ -362,6 +428,30 @@ def logs(
         typer.echo(f"# {group} {stream}", err=True)
         for line in log_lines(operator.client("logs"), group, stream):
             typer.echo(line)
+
+
+@app.command("image-labels")
+def image_labels(
+    directory: Annotated[Path, typer.Argument(help="Project folder with the Prisma migrations.")] = Path("."),
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="docker: `--label key=value` arguments for `docker build`; json: the labels as one object."
+        ),
+    ] = "docker",
+) -> None:
+    """The image labels that carry the expected migration and the migrations' checksums (docs/image-labels.md)."""
+    from ecs_migrate_deploy.image_labels import NoLabels, docker_arguments, json_text, labels_for
+
+    if output_format not in ("docker", "json"):
+        typer.echo(f"ecs-migrate-deploy image-labels: --format is docker or json, not {output_format!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        labels = labels_for(directory)
+    except NoLabels as exc:
+        typer.echo(f"ecs-migrate-deploy image-labels: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(docker_arguments(labels) if output_format == "docker" else json_text(labels))
 
 
 def main() -> None:

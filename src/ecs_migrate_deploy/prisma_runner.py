@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import uuid
 from dataclasses import dataclass
@@ -57,16 +58,65 @@ class Migration:
 
 
 def find_migrations_dir(root: Path) -> Path | None:
-    """Prisma's default `prisma/migrations`, or a `migrations/` folder directly under root."""
-    for candidate in (root / "prisma" / "migrations", root / "migrations", root):
+    """Where Prisma would read the migrations of the project in `root`.
+
+    `prisma.config.ts`'s `migrations: { path: "…" }` first (Prisma 6.6+ and 7 read it there), then
+    `migrations/` beside the configured schema, Prisma's default `prisma/migrations`, `migrations/`,
+    and `root` itself (when it is the migrations folder).
+    """
+    configured = _configured_paths(root)
+    candidates = [root / path for path in configured]
+    candidates += [root / "prisma" / "migrations", root / "prisma" / "schema" / "migrations", root / "migrations", root]
+    for candidate in candidates:
         if any(candidate.glob("*/migration.sql")):
             return candidate
-    return None
+    return _folder_with_lock_file(root) if _config_file(root) else None
+
+
+def _folder_with_lock_file(root: Path, depth: int = 4) -> Path | None:
+    """The one folder holding Prisma's `migration_lock.toml` (written in every migrations folder) and
+    migrations, at most `depth` levels down, for a project whose config computes the path
+    (`path.join(…)`: TypeScript we do not run). None when there are several (a monorepo root).
+    node_modules and hidden folders are not searched."""
+    found: list[Path] = []
+    for directory, subdirs, files in os.walk(root):
+        level = len(Path(directory).relative_to(root).parts)
+        subdirs[:] = [d for d in sorted(subdirs) if d != "node_modules" and not d.startswith(".") and level < depth]
+        if "migration_lock.toml" in files and any(Path(directory).glob("*/migration.sql")):
+            found.append(Path(directory))
+    return found[0] if len(found) == 1 else None
+
+
+_CONFIG_NAMES = ("prisma.config.ts", "prisma.config.mts", "prisma.config.js", ".config/prisma.ts")
+_CONFIG_MIGRATIONS = re.compile(r"migrations\s*:\s*\{[^}]*?\bpath\s*:\s*[\"'`]([^\"'`]+)[\"'`]", re.S)
+_CONFIG_SCHEMA = re.compile(r"\bschema\s*:\s*[\"'`]([^\"'`]+)[\"'`]")
+
+
+def _config_file(root: Path) -> Path | None:
+    return next((root / name for name in _CONFIG_NAMES if (root / name).is_file()), None)
+
+
+def _configured_paths(root: Path) -> list[str]:
+    """Migrations folders named by `prisma.config.ts` (read as text: we do not run TypeScript)."""
+    config = _config_file(root)
+    if config is None:
+        return []
+    text = config.read_text(encoding="utf-8", errors="replace")
+    paths = _CONFIG_MIGRATIONS.findall(text)
+    schema = _CONFIG_SCHEMA.search(text)
+    if schema:
+        schema_path = Path(schema.group(1))
+        paths.append(str((schema_path if not schema_path.suffix else schema_path.parent) / "migrations"))
+    return paths
 
 
 def list_migrations(directory: Path) -> list[Migration]:
+    """Every folder of `directory`, in name order (files such as migration_lock.toml are not migrations).
+
+    A folder without `migration.sql` is listed too: Prisma refuses it (P3015) and so does `deploy`.
+    """
     return sorted(
-        (Migration(p.parent.name, p) for p in directory.glob("*/migration.sql")),
+        (Migration(p.name, p / "migration.sql") for p in directory.iterdir() if p.is_dir()),
         key=lambda m: m.name,
     )
 
@@ -78,6 +128,14 @@ def deploy(database_url: str, root: Path, out: TextIO = sys.stdout) -> int:
         print(f"No migration found in {root}/prisma/migrations", file=out)
         return 0
     migrations = list_migrations(directory)
+    missing = next((m for m in migrations if not m.path.is_file()), None)
+    if missing is not None:
+        print(
+            f"Error: P3015\n\nCould not find the migration file at {missing.path}. "
+            "Please delete the directory or restore the migration file.",
+            file=out,
+        )
+        return 1
     print(f"{len(migrations)} migration{'s' if len(migrations) != 1 else ''} found in {directory}", file=out)
     connection = psycopg2.connect(database_url)
     connection.autocommit = True

@@ -90,8 +90,8 @@ def summarize(state: str, output: Any) -> str:
         )
     if part == "verification":
         checks = value.get("checks", [])
-        diff = value.get("schema_diff") or {}
-        changed = sum(len(v) for v in diff.values())
+        counts = value.get("schema_counts") or {}
+        changed = sum(n for per_kind in counts.values() for n in per_kind.values())
         return (
             f"{value.get('tool')}: {sum(1 for c in checks if c.get('passed'))}/{len(checks)} checks passed, "
             f"latest {value.get('latest_applied')}, {changed} schema objects changed"

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,6 +53,9 @@ function wholeScripts(factory) {
       try {
         await this.client.query(script);
       } catch (error) {
+        // The database's own words, as psql prints them: the adapter maps the error to a kind
+        // ("Null constraint failed") and the message would be lost.
+        process.stderr.write(`ERROR:  ${error.message}${error.code ? ` (SQLSTATE ${error.code})` : ""}\n`);
         this.onError(error);
       }
     };
@@ -85,6 +88,31 @@ for (const name of ["setTimeout", "setInterval"]) {
   timers[name] = patched;
 }
 """
+
+
+# Without `url` in the schema Prisma 6.19 applies nothing and exits 0 (measured); with it, it warns that
+# the url is unused beside an adapter. The warning is about our scaffolding, not the user's schema: dropped.
+_WARNING_FIRST = "WARNING: Your schema specifies the following datasource properties but you are using a Driver Adapter"
+_WARNING_LAST = "We recommend you to remove those properties from your schema"
+
+
+def scaffolding_noise() -> Callable[[str], bool]:
+    """A filter of output lines: True for the lines of the warning our scaffolding causes."""
+    state = {"inside": False, "after": False}
+
+    def noise(line: str) -> bool:
+        if line.startswith(_WARNING_FIRST):
+            state["inside"] = True
+        if state["inside"]:
+            if line.startswith(_WARNING_LAST):
+                state["inside"], state["after"] = False, True
+            return True
+        if state["after"]:
+            state["after"] = False
+            return not line.strip()
+        return False
+
+    return noise
 
 
 def prisma_binary(node_modules: Path = REPO_ROOT / "node_modules") -> Path | None:

@@ -7,7 +7,6 @@ rehearsal and dropped after it (never one the rehearsal did not create).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shlex
@@ -23,13 +22,18 @@ from urllib.parse import quote, urlsplit
 
 import psycopg2
 from deploy_pipeline.aws.table import deployments_key
+from deploy_pipeline.aws.task_logs import database_error
+from deploy_pipeline.logic.migration_labels import EXPECTED_MIGRATION_LABEL
 from deploy_pipeline.models.inputs import is_ecr_event
 from psycopg2 import sql
 
+from ecs_migrate_deploy.base_state import BaseStateError, check_ref, checkout, copy_database, prisma_drift
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
 from ecs_migrate_deploy.emulation.moto_seams import RolloutState, TaskOutcome, TaskRunner
 from ecs_migrate_deploy.emulation.world import DbSecret, WorldSpec
-from ecs_migrate_deploy.local_migrations import LocalMigrationRunner, choose_command
+from ecs_migrate_deploy.image_labels import NoLabels, labels_for
+from ecs_migrate_deploy.local_migrations import LocalMigrationRunner, MigrationPlan, choose
+from ecs_migrate_deploy.migration_project import NoMigrations
 from ecs_migrate_deploy.progress import ProgressTracker, StateLine
 from ecs_migrate_deploy.template import load_template
 
@@ -40,8 +44,32 @@ SCENARIOS = ("none", "rollout-fails", "task-fails-to-start")
 DEFAULT_TAG = "v1.1.0"
 
 
+DEFAULT_MIGRATION_COMMAND = "npx prisma migrate deploy"  # template.yaml's MigrationCommand default
+
+
 class UsageError(Exception):
     """Bad arguments or invalid input: exit 2, nothing created."""
+
+
+def split_command(command: str) -> list[str]:
+    """`--migrate-command`, split with shell rules (quotes kept together), as ECS gets it: an argv."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"--migrate-command {command!r} cannot be split like a shell would: {exc}") from None
+    if not argv:
+        raise UsageError("--migrate-command is empty")
+    return argv
+
+
+def _describe(plan: MigrationPlan, parameters: Mapping[str, str], note: Callable[[str], None]) -> None:
+    """Say what was detected, from which file, and what will run."""
+    if plan.project is not None:
+        note(f"detected: {plan.project.described}; VerifyTool {parameters.get('VerifyTool')}")
+    program = Path(plan.argv[0])
+    if program.is_absolute() and program.is_relative_to(Path.cwd()):
+        program = program.relative_to(Path.cwd())
+    note(f"migration command: {shlex.join([str(program), *plan.argv[1:]])}: {plan.how}")
 
 
 @dataclass
@@ -52,7 +80,13 @@ class RehearsalResult:
     phases: dict[str, float]
     migrator_seconds: float
     migration_command: str
+    migration_chosen: str
+    tool: str | None
     database: str
+    wall_seconds: float
+    first_state_seconds: float | None
+    base: list[str] = field(default_factory=list)  # how the scratch database was prepared, in order
+    drift: list[str] = field(default_factory=list)  # applied migrations edited since
     database_kept: bool = False
     lines: list[StateLine] = field(default_factory=list)
 
@@ -73,9 +107,16 @@ class RehearsalResult:
             "deployment": self.record,
             # The pre-deployment snapshot's identifier as RDS has it (None when none was taken).
             "snapshot": (self.record or {}).get("snapshot_id"),
-            "wall_seconds": round(self.report.wall_seconds, 2),
+            # The whole command (setup and teardown included), the migrator alone, and the time before
+            # the first state had started (the setup a user waits through).
+            "wall_seconds": round(self.wall_seconds, 2),
             "migrator_seconds": round(self.migrator_seconds, 2),
+            "first_state_seconds": None if self.first_state_seconds is None else round(self.first_state_seconds, 2),
             "migration_command": self.migration_command,
+            "migration_command_chosen": self.migration_chosen,
+            "tool": self.tool,
+            "base": self.base,
+            "drift": self.drift,
             "database": {"name": self.database, "kept": self.database_kept},
         }
 
@@ -129,7 +170,7 @@ def validate_input(raw: dict[str, Any], parameters: Mapping[str, str], spec: Wor
             "repository_name": spec.repository,
             "tag_prefix": parameters.get("TagPrefix"),
             "migration_container": spec.container_name,
-            "migration_command": parameters.get("MigrationCommand", "npx prisma migrate deploy"),
+            "migration_command": parameters.get("MigrationCommand", DEFAULT_MIGRATION_COMMAND),
             "db_instance_identifier": spec.db_identifier,
             "db_secret_arn": "validation-only",
             "allow_skip_snapshot": parameters.get("AllowSkipSnapshot", "false"),
@@ -143,8 +184,14 @@ def validate_input(raw: dict[str, Any], parameters: Mapping[str, str], spec: Wor
         raise UsageError(f"invalid input: {exc}") from None
 
 
-def world_spec(raw: dict[str, Any], parameters: Mapping[str, str], migration_command: str | None) -> WorldSpec:
-    """The emulated world, shaped by the parameters (and the event's repository when not given)."""
+def world_spec(
+    raw: dict[str, Any],
+    parameters: Mapping[str, str],
+    migration_command: str | None,
+    labels: Mapping[str, str] | None = None,
+) -> WorldSpec:
+    """The emulated world, shaped by the parameters (and the event's repository when not given);
+    the release image carries `labels`, as the build step of docs/image-labels.md gives it."""
     spec = WorldSpec()
     event_repo = (raw.get("detail") or {}).get("repository-name") if isinstance(raw.get("detail"), dict) else None
     changes: dict[str, Any] = {}
@@ -164,6 +211,8 @@ def world_spec(raw: dict[str, Any], parameters: Mapping[str, str], migration_com
     tag = (raw.get("detail") or {}).get("image-tag") if digest else raw.get("image_tag")
     if tag and tag not in spec.image_tags:
         changes["image_tags"] = (*spec.image_tags, tag)
+    if tag and labels:
+        changes["image_labels"] = {tag: dict(labels)}
     if migration_command:
         changes["migration_command"] = migration_command
     return replace(spec, **changes)
@@ -200,6 +249,62 @@ def scratch_database(url: str, keep: bool = False) -> Iterator[tuple[str, DbSecr
             with admin.cursor() as cur:
                 cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.close()
+
+
+def _base_state(
+    database_url: str,
+    migrations: Path,
+    explicit: list[str] | None,
+    configured: str,
+    from_database: str | None,
+    base_ref: str | None,
+    on_note: Callable[[str], None] | None,
+) -> list[str]:
+    """Bring the scratch database to the release's starting point; UsageError when that fails."""
+    done: list[str] = []
+    try:
+        if from_database:
+            copied = copy_database(from_database, database_url)
+            done.append(copied.describe(_safe_url(from_database)))
+        if base_ref:
+            with checkout(migrations, base_ref) as base_folder:
+                outcome = LocalMigrationRunner(workdir=base_folder, database_url=database_url, command=explicit).run(
+                    shlex.split(configured)
+                )
+            if outcome.exit_code != 0:
+                error = database_error(list(outcome.output_lines)) or "\n".join(list(outcome.output_lines)[-5:])
+                raise BaseStateError(f"the migrations at {base_ref} did not apply (exit {outcome.exit_code}): {error}")
+            done.append(f"migrations as they were at {base_ref} applied")
+    except BaseStateError as exc:
+        raise UsageError(str(exc)) from None
+    for line in done:
+        if on_note:
+            on_note(f"base state: {line}")
+    return done
+
+
+def _release_labels(migrations: Path) -> dict[str, str]:
+    """The labels `ecs-migrate-deploy image-labels` gives an image built from `migrations` ({} if none)."""
+    try:
+        return labels_for(migrations)
+    except NoLabels:
+        return {}
+
+
+def _as_built_here(event: dict[str, Any], digests: Mapping[str, str]) -> dict[str, Any]:
+    """The push event, its digest the one of the image built from this folder (labels make the image
+    config, and so the digest, depend on the migrations; the event's own digest names another build)."""
+    detail = event.get("detail")
+    tag = detail.get("image-tag") if isinstance(detail, dict) else None
+    if not isinstance(detail, dict) or not isinstance(tag, str) or tag not in digests:
+        return event
+    return {**event, "detail": {**detail, "image-digest": digests[tag]}}
+
+
+def _safe_url(url: str) -> str:
+    """host:port/database of a URL, never its password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}/{parts.path.lstrip('/')}"
 
 
 def _rollout_fails(initial: Callable[[], Mapping[str, str]]) -> Callable[[str, str], RolloutState]:
@@ -240,20 +345,51 @@ def rehearse(
     on_state: Callable[[StateLine], None] | None = None,
     on_output: Callable[[str], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    started: float | None = None,
+    from_database: str | None = None,
+    base_ref: str | None = None,
 ) -> RehearsalResult:
+    """One rehearsal; `started` is when the command began (time.monotonic()), for its wall time."""
+    started = time.monotonic() if started is None else started
     if scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
     if not migrations.is_dir():
         raise UsageError(f"--migrations {migrations} is not a directory")
-    spec = world_spec(raw_input, parameters, migrate_command)
+    explicit = split_command(migrate_command) if migrate_command is not None else None
+    configured = parameters.get("MigrationCommand", DEFAULT_MIGRATION_COMMAND)
+    try:
+        plan = choose(migrations, explicit, shlex.split(configured))
+    except NoMigrations as exc:
+        raise UsageError(str(exc)) from None
+    if base_ref:
+        try:
+            check_ref(migrations, base_ref)
+        except BaseStateError as exc:
+            raise UsageError(str(exc)) from None
+    if plan.project is not None and "VerifyTool" not in parameters:
+        parameters = {**parameters, "VerifyTool": plan.project.tool}
+    if explicit is None and plan.project is not None and plan.project.tool == "alembic":
+        migrate_command = shlex.join(plan.argv)  # the stack would be configured with the tool's own command
+    labels = _release_labels(migrations) if plan.project is not None else {}
+    spec = world_spec(raw_input, parameters, migrate_command, labels)
     validate_input(raw_input, parameters, spec)
-    with scratch_database(server_url(database_url), keep=keep_database) as (db_url, secret):
-        local = LocalMigrationRunner(
-            workdir=migrations,
-            database_url=db_url,
-            command=migrate_command.split() if migrate_command else None,
-            on_line=on_output,
+    if on_note:
+        _describe(plan, parameters, on_note)
+        expected = labels.get(EXPECTED_MIGRATION_LABEL)
+        on_note(
+            f"expected migration: {expected} (the newest in the folder, carried by the image's label)"
+            if expected
+            else "expected migration: none (the folder does not tell its newest): Verify checks the tool's history only"
         )
+        named = urlsplit(server_url(database_url)).path.lstrip("/")
+        if named not in ("", "postgres"):
+            on_note(
+                f"the server's database {named!r} is only used to connect: the rehearsal runs on a new scratch "
+                "database (to rehearse on a copy of it, pass --from-database)"
+            )
+    with scratch_database(server_url(database_url), keep=keep_database) as (db_url, secret):
+        base = _base_state(db_url, migrations, explicit, configured, from_database, base_ref, on_note)
+        local = LocalMigrationRunner(workdir=migrations, database_url=db_url, command=explicit, on_line=on_output)
         runner: TaskRunner = local
         if scenario == "task-fails-to-start":
 
@@ -276,7 +412,17 @@ def rehearse(
             extra_env={"POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},
         )
         holder["emu"] = emulator
-        tracker = ProgressTracker(emit=on_state, sleeps_for=lambda name: waits[name].popleft() if waits[name] else 0.0)
+        first_state: list[float] = []
+
+        def on_first_state(line: StateLine) -> None:
+            if not first_state:  # when the first state started: its end, less its own duration
+                first_state.append(time.monotonic() - started - line.seconds)
+            if on_state:
+                on_state(line)
+
+        tracker = ProgressTracker(
+            emit=on_first_state, sleeps_for=lambda name: waits[name].popleft() if waits[name] else 0.0
+        )
         with emulator:
             seen_sleeps = [0]  # sleeps already queued for the tracker (they are consumed as Waits exit)
 
@@ -288,15 +434,9 @@ def rehearse(
                 seen_sleeps[0] = len(sleeps)
                 tracker(event)
 
-            if on_note and scenario != "task-fails-to-start":
-                configured = parameters.get("MigrationCommand", "npx prisma migrate deploy")
-                with contextlib.suppress(ValueError):
-                    on_note(
-                        f"migration command: {choose_command(migrations, shlex.split(migrate_command or configured)).how}"
-                    )
             if is_ecr_event(raw_input):
                 # started as the stack's EventBridge rule starts it: matched, and named by "AWS"
-                delivered = emulator.deliver(raw_input)
+                delivered = emulator.deliver(_as_built_here(raw_input, emulator.world.digests))
                 if delivered is None:
                     raise UsageError(
                         "the stack's trigger rule does not match this event "
@@ -307,6 +447,9 @@ def rehearse(
                 arn = emulator.start(raw_input, name=f"rehearsal-{uuid.uuid4().hex[:8]}")
             report = emulator.wait(arn, timeout=900, on_event=feed)
             record = _read_record(emulator, arn)
+        drift = (
+            prisma_drift(db_url, plan.project.migrations_dir) if plan.project and plan.project.migrations_dir else []
+        )
     outcome = (record or {}).get("outcome") or ("Succeeded" if report.status == "SUCCEEDED" else "Failed")
     return RehearsalResult(
         report=report,
@@ -314,8 +457,14 @@ def rehearse(
         record=record,
         phases=tracker.phase_seconds(),
         migrator_seconds=timed.seconds,
-        migration_command=local.chosen,
+        migration_command=shlex.join(plan.argv),
+        migration_chosen=plan.how,
+        tool=plan.project.tool if plan.project else None,
         database=secret.dbname,
+        wall_seconds=time.monotonic() - started,
+        first_state_seconds=first_state[0] if first_state else None,
+        base=base,
+        drift=drift,
         database_kept=keep_database,
         lines=tracker.lines,
     )

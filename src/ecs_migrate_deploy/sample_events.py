@@ -15,6 +15,7 @@ from typing import Any
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
 from ecs_migrate_deploy.emulation.world import World, WorldSpec
+from ecs_migrate_deploy.image_labels import labels_for
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 FIXED_EVENT_ID = "3f7a1c2e-5b4d-4e8f-9a0b-1c2d3e4f5a6b"
@@ -44,6 +45,12 @@ def ecr_push_event(world: World, tag: str) -> dict[str, Any]:
     return event
 
 
+def sample_spec() -> WorldSpec:
+    """The default world, its release image (v1.1.0) labelled as `ecs-migrate-deploy image-labels
+    examples/shop` prints (docs/image-labels.md)."""
+    return WorldSpec(image_labels={"v1.1.0": labels_for(EVENTS.parent / "examples" / "shop")})
+
+
 def capture() -> dict[str, Any]:
     """File name -> content, from a successful deployment and a rolled-back one."""
     files: dict[str, Any] = {}
@@ -52,7 +59,7 @@ def capture() -> dict[str, Any]:
         return TaskOutcome.exited(0, ["All migrations have been successfully applied."])
 
     with Emulator(
-        WorldSpec(),
+        sample_spec(),
         task_runner=migrated,
         rollout_policy=lambda service, arn: "FAILED" if arn.endswith(":2") else "COMPLETED",
         extra_env={"POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},

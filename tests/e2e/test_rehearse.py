@@ -4,65 +4,11 @@ and what it left in the database."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import psycopg2
 import pytest
-from psycopg2 import sql
 
-from tests.conftest import server_url
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def rehearse(*args: str, database_url: str | None = None) -> tuple[int, dict[str, Any] | None, str]:
-    env = {**os.environ, "TEST_DATABASE_URL": database_url or server_url()}
-    done = subprocess.run(
-        [sys.executable, "-m", "ecs_migrate_deploy.cli", "rehearse", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    payload = json.loads(done.stdout) if done.stdout.strip().startswith("{") else None
-    return done.returncode, payload, done.stderr
-
-
-@pytest.fixture
-def kept() -> Iterator[list[str]]:
-    """Databases a test asked rehearse to keep; dropped afterwards."""
-    names: list[str] = []
-    yield names
-    admin = psycopg2.connect(server_url())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        for name in names:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    admin.close()
-
-
-def query(database: str, statement: str) -> list[tuple[Any, ...]]:
-    base = server_url().rsplit("/", 1)[0]
-    with psycopg2.connect(f"{base}/{database}") as conn, conn.cursor() as cur:
-        cur.execute(statement)
-        rows = list(cur.fetchall())
-    conn.close()
-    return rows
-
-
-def database_exists(name: str) -> bool:
-    with psycopg2.connect(server_url()) as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        found = cur.fetchone() is not None
-    conn.close()
-    return found
+from tests.e2e.rehearsal import ROOT, database_exists, live_view, query, rehearse
 
 
 def test_success_deploys_and_migrates(kept: list[str]) -> None:
@@ -79,7 +25,12 @@ def test_success_deploys_and_migrates(kept: list[str]) -> None:
         < names.index("StartRollout")
     )
     assert payload["deployment"]["verification"]["latest_applied"] == "20250310083000_order_status"
-    assert "real `prisma migrate deploy`" in payload["migration_command"]
+    assert "real `prisma migrate deploy`" in payload["migration_command_chosen"]
+    assert payload["migration_command"].endswith("node_modules/.bin/prisma migrate deploy")
+    assert payload["tool"] == "prisma"
+    # The whole command's wall time: its setup before the first state, the states, the teardown.
+    assert 0 < payload["first_state_seconds"] < payload["wall_seconds"]
+    assert payload["wall_seconds"] > sum(s["seconds"] for s in payload["states"]) + payload["first_state_seconds"]
     rows = query(payload["database"]["name"], 'SELECT count(*) FROM "_prisma_migrations" WHERE finished_at IS NOT NULL')
     assert rows == [(3,)]
 
@@ -129,6 +80,11 @@ def test_failing_migration_exits_1_and_leaves_the_failed_row(kept: list[str]) ->
         payload["database"]["name"],
         'SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NULL AND rolled_back_at IS NULL',
     ) == [("20250320100000_add_not_null_sku",)]
+    migration = payload["deployment"]["migration"]
+    assert migration["exit_code"] == 1
+    assert 'column "sku" of relation "Product" contains null values' in migration["database_error"]
+    assert any("20250320100000_add_not_null_sku" in line for line in migration["log_tail"])
+    assert 'Database error: ERROR:  column "sku"' in payload["cause"]
 
 
 def test_rollout_failure_rolls_back_and_drops_the_scratch_database() -> None:
@@ -149,6 +105,9 @@ def test_rollout_failure_rolls_back_and_drops_the_scratch_database() -> None:
         (["--parameter", "DbRollbackPolicy=explode"], "is not one of"),
         (["--scenario", "meteor"], "unknown scenario"),
         (["--migrations", "no/such/dir"], "is not a directory"),
+        (["--migrations", "."], "no migrations found in .: looked for alembic.ini"),
+        (["--migrate-command", "sh -c 'exit 3"], "cannot be split like a shell would"),
+        (["--base-ref", "no-such-ref-anywhere"], "no-such-ref-anywhere is not a commit of this repository"),
     ],
 )
 def test_bad_usage_exits_2_with_one_line_and_creates_nothing(args: list[str], message: str) -> None:
@@ -167,15 +126,7 @@ def test_unreachable_database_is_a_usage_error() -> None:
 
 
 def test_live_view_shows_states_and_migration_output() -> None:
-    env = {**os.environ, "TEST_DATABASE_URL": server_url()}
-    done = subprocess.run(
-        [sys.executable, "-m", "ecs_migrate_deploy.cli", "rehearse"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = live_view()
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "✓ Resolve" in out and "✓ Verify" in out and "✓ CheckRollout" in out

@@ -11,8 +11,7 @@ import pytest
 
 from ecs_migrate_deploy.emulation.engine import Emulator
 from ecs_migrate_deploy.emulation.moto_seams import LambdaContext
-from ecs_migrate_deploy.emulation.world import WorldSpec
-from ecs_migrate_deploy.sample_events import file_name
+from ecs_migrate_deploy.sample_events import file_name, sample_spec
 from ecs_migrate_deploy.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +39,7 @@ def test_every_function_has_an_event_its_handler_accepts(function: str) -> None:
 
 @pytest.mark.parametrize("name", ["ecr-push.json", "manual-start.json", "manual-start-options.json"])
 def test_entry_events_resolve_in_the_emulated_world(name: str) -> None:
-    with Emulator(WorldSpec(), extra_env={"POWERTOOLS_METRICS_DISABLED": "1"}) as emulator:
+    with Emulator(sample_spec(), extra_env={"POWERTOOLS_METRICS_DISABLED": "1"}) as emulator:
         resolve = handler_for(FUNCTIONS["ResolveFunction"])
         execution = {
             "name": "events-test",

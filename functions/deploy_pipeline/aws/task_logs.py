@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -57,3 +58,53 @@ def tail(group: str, stream: str, lines: int = MAX_LINES) -> list[str]:
 
 def _cut(line: str) -> str:
     return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 1] + "…"
+
+
+# The database's own error as migrators print it: PostgreSQL's "ERROR:  ..." (psql, Prisma's native
+# engine under "Database error:", our Prisma scaffolding), a driver exception (psycopg2 / psycopg 3 /
+# SQLAlchemy, as Alembic prints it), or failing that Prisma's own "Error: P30xx" code.
+_DATABASE_ERROR = re.compile(
+    r"\bERROR:\s+\S|\b(?:psycopg2?\.errors|sqlalchemy\.exc)\.\w+|\bdjango\.db\.utils\.\w+Error"
+)
+_PRISMA_CODE = re.compile(r"\bError: (P\d{4})\b")
+# CloudWatch Logs filter pattern: any of these terms ("?term"; quoted because of the colon). An
+# emulator that ignores the pattern returns every event, which the regexes above then sift.
+ERROR_FILTER_PATTERN = '?"ERROR:" ?"psycopg" ?"sqlalchemy.exc" ?"django.db.utils" ?"Error: P"'
+MAX_FILTER_PAGES = 5
+
+
+def database_error(lines: list[str]) -> str | None:
+    """The first line that is the database's own error; else Prisma's P-code and its message."""
+    for line in lines:
+        if _DATABASE_ERROR.search(line):
+            return _cut(line.strip())
+    for index, line in enumerate(lines):
+        code = _PRISMA_CODE.search(line)
+        if code:
+            message = next((m.strip() for m in lines[index + 1 :] if m.strip()), "")
+            return _cut(f"{code.group(1)}: {message}" if message else code.group(1))
+    return None
+
+
+def first_database_error(group: str, stream: str) -> str | None:
+    """The database's first error in the whole stream, however long the script echoed after it.
+
+    FilterLogEvents searches the stream server-side (the tail may hold only SQL text and a backtrace);
+    a failed read only loses this line of evidence.
+    """
+    logs = clients.logs()
+    request: dict[str, Any] = {
+        "logGroupName": group,
+        "logStreamNames": [stream],
+        "filterPattern": ERROR_FILTER_PATTERN,
+    }
+    try:
+        for _ in range(MAX_FILTER_PAGES):
+            page = logs.filter_log_events(**request)
+            found = database_error([e.get("message", "").rstrip("\n") for e in page.get("events", [])])
+            if found or not page.get("nextToken"):
+                return found
+            request["nextToken"] = page["nextToken"]
+    except (ClientError, BotoCoreError):
+        return None
+    return None

@@ -106,10 +106,16 @@ def _failure_text(result: MigrationResult, status: ecs.TaskStatus, command: list
             f"that exits 0 on SIGTERM looks successful when it was interrupted; task {result.task_arn}"
             + _log_text(result.log_tail)
         )
+    error = (
+        task_logs.first_database_error(result.log_group, result.log_stream)
+        if result.log_group and result.log_stream
+        else None
+    ) or task_logs.database_error(result.log_tail)
     return (
         f"the migration task exited with code {exit_code}"
         + (f" ({result.stopped_reason})" if result.stopped_reason else "")
         + f"; task {result.task_arn}"
+        + (f"\nDatabase error: {error}" if error else "")
         + _log_text(result.log_tail)
         + _prisma_hint(command, result.log_tail)
     )

@@ -13,12 +13,14 @@ from typing import Any
 
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-from deploy_pipeline.aws import ecs, notify, rds, table
+from deploy_pipeline.aws import ecs, notify, rds, table, task_logs
 from deploy_pipeline.logic import migration_tasks
 from deploy_pipeline.logic.polling import now, request_time
 from deploy_pipeline.logic.rollback import manual_command
 from deploy_pipeline.logic.snapshot import WAITING_FOR_DATABASE
 from deploy_pipeline.models.state import (
+    EXPECTED_MIGRATION_CHECK,
+    MIGRATION_CHECKSUMS_CHECK,
     DatabaseTarget,
     ErrorInfo,
     MigrationTaskSeen,
@@ -63,7 +65,8 @@ def explain(state: RecordInput, outcome: Outcome) -> tuple[str, str]:
     """(error name, cause): what failed, the evidence, and what to do next."""
     plan = state.plan
     if outcome == "Succeeded" and plan:
-        return "", f"Deployed {_image(state)} to {', '.join(s.name for s in plan.services)}."
+        deployed = f"Deployed {_image(state)} to {', '.join(s.name for s in plan.services)}."
+        return "", "\n".join([deployed, *(f"Warning: {warning}" for warning in warnings_of(state))])
     if outcome == "NoOp" and plan:
         return "", f"Nothing to do: {plan.noop_reason or (state.lock.reason if state.lock else '')}."
     if outcome == "Superseded" and plan and state.lock:
@@ -173,6 +176,54 @@ def _task_words(task: MigrationTaskSeen) -> str:
     return " ".join(words)
 
 
+def warnings_of(state: RecordInput) -> list[str]:
+    """Warning-level checks of a passed verification that did not pass (e.g. migrations edited after
+    they were applied). A failed verification names its warnings in its error instead."""
+    checks = state.verification.checks if state.verification else []
+    return [f"{c.name}: {c.detail}" for c in checks if c.severity == "warning" and not c.passed]
+
+
+def _verify_check(state: RecordInput, name: str) -> str:
+    """How Verify's check `name` ended: "passed" / "failed" / "warning", or "not-run" when Verify
+    did not run it. A failed Verify leaves no result in the state, only its error, which names each
+    failed check as "<name>: <detail>" (logic.verification)."""
+    if state.verification is not None:
+        check = next((c for c in state.verification.checks if c.name == name), None)
+        if check is None:
+            return "not-run"
+        return "passed" if check.passed else "failed" if check.severity == "error" else "warning"
+    if state.error is not None and state.error.Error == "SchemaVerificationFailed":
+        message = error_message(state.error)
+        if f"(warning) {name}: " in message:
+            return "warning"
+        return "failed" if f"{name}: " in message else "passed"
+    return "not-run"
+
+
+def expectation_record(state: RecordInput) -> dict[str, Any]:
+    """What the release was checked against, where that came from, and how the checks went: the
+    expected migration (from the image's label or the manual option, or why there was none) and the
+    comparison of the applied migrations' checksums with the image's."""
+    assert state.plan is not None
+    expected = state.plan.expectation
+    record: dict[str, Any] = {
+        "expected_migration": {
+            "name": expected.expected_migration,
+            "source": expected.source,
+            "check": _verify_check(state, EXPECTED_MIGRATION_CHECK) if expected.expected_migration else "skipped",
+        },
+        "migration_checksums": {
+            "labelled": expected.checksums,
+            "check": _verify_check(state, MIGRATION_CHECKSUMS_CHECK) if expected.checksums else "skipped",
+        },
+    }
+    if expected.reason:
+        record["expected_migration"]["reason"] = expected.reason
+    if expected.checksums_reason:
+        record["migration_checksums"]["reason"] = expected.checksums_reason
+    return record
+
+
 def phase_starts(state: RecordInput) -> dict[str, datetime]:
     """When each phase that ran began, as its start Lambda recorded it."""
     starts = {
@@ -240,23 +291,44 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
             services=[{"name": s.name, "previous_task_definition": s.task_definition_arn} for s in plan.services],
             options=plan.options.model_dump(),
             requested_at=request_time(plan.requested_at) if plan.requested_at else None,
+            **expectation_record(state),
         )
     if state.rollout:
         record["new_task_definitions"] = {s.name: s.task_definition_arn for s in state.rollout.services}
     if state.snapshot and state.snapshot.status != WAITING_FOR_DATABASE:  # else RDS never took it
         record["snapshot_id"] = state.snapshot.snapshot_id
     if state.migration:
-        record["migration"] = {
-            "task_arn": state.migration.task_arn,
-            "exit_code": state.migration.exit_code,
-            "stopped_reason": state.migration.stopped_reason,
-            "log_tail": state.migration.log_tail[-20:],
-        }
+        record["migration"] = migration_evidence(state)
     if state.verification:
         record["verification"] = state.verification.model_dump(mode="json")
+        record["warnings"] = warnings_of(state)
     if state.rollback:
         record["rollback"] = state.rollback.model_dump(mode="json", exclude={"started_at", "wait_seconds", "polls"})
     return record
+
+
+def migration_evidence(state: RecordInput) -> dict[str, Any]:
+    """The migration task's exit code, log tail and database error, however the migration ended.
+
+    When CheckMigration fails, its result goes into the error (a Catch keeps only Error and Cause) and
+    the state still holds StartMigration's: the exit code is then the one StartRollback saw for that
+    task, and the tail is read again from the task's log stream (a failed read is a line, not an error).
+    """
+    assert state.migration is not None
+    migration = state.migration
+    exit_code, tail = migration.exit_code, migration.log_tail
+    if exit_code is None and state.rollback:
+        seen = next((t for t in state.rollback.migration_tasks if t.task_arn == migration.task_arn), None)
+        exit_code = seen.exit_code if seen else None
+    if not tail and migration.log_group and migration.log_stream:
+        tail = task_logs.tail(migration.log_group, migration.log_stream)
+    return {
+        "task_arn": migration.task_arn,
+        "exit_code": exit_code,
+        "stopped_reason": migration.stopped_reason,
+        "log_tail": tail[-20:],
+        "database_error": task_logs.database_error(tail) if exit_code else None,
+    }
 
 
 def record_outcome(state: RecordInput, settings: Settings) -> RecordResult:

@@ -9,12 +9,14 @@ from pydantic import ValidationError
 
 from deploy_pipeline.aws import ecr, ecs, rds
 from deploy_pipeline.errors import ConfigurationError, InvalidInput
+from deploy_pipeline.logic import migration_labels
 from deploy_pipeline.logic.identifiers import safe_deployment_id
 from deploy_pipeline.models.inputs import EcrPushEvent, ManualInput, ManualOptions, is_ecr_event
 from deploy_pipeline.models.state import (
     DatabaseTarget,
     DeploymentPlan,
     ImageRef,
+    MigrationExpectation,
     PlanOptions,
     ResolveOutput,
     ServiceTarget,
@@ -125,6 +127,22 @@ def refuse_other_deployment_controllers(services: list[ecs.ServiceInfo]) -> None
         )
 
 
+def expectation_for(image: ImageRef, options: ManualOptions) -> MigrationExpectation:
+    """What Verify must require: the image's labels (read here, by digest) or the manual option.
+
+    Reading is read-only and safe to repeat; a label that cannot be read never fails the deployment
+    (the plan says why its checks are skipped), a malformed one is InvalidImageLabel
+    (migration_labels.expectation says why).
+    """
+    if options.rollback:
+        return MigrationExpectation(reason="a rollback deploys without migrating: nothing is expected of the database")
+    try:
+        labels, unreadable = ecr.image_labels(image.repository, image.digest), None
+    except ecr.LabelsUnreadable as exc:
+        labels, unreadable = {}, printable(str(exc), 300)
+    return migration_labels.expectation(labels, unreadable, options.expected_migration)
+
+
 def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
     trigger, tag, digest, options = parse_request(start.input, settings)
     repository_uri = ecr.repository_uri(settings.repository_name)
@@ -174,5 +192,6 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
         ),
         noop=noop,
         noop_reason=f"every service already runs {image_ref.digest}" if noop else None,
+        expectation=expectation_for(image_ref, options),
     )
     return ResolveOutput(execution=start.execution, plan=plan)

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from deploy_pipeline.aws import secrets, table
+from deploy_pipeline.aws import ecr, secrets, table
 from deploy_pipeline.errors import SchemaVerificationFailed
+from deploy_pipeline.logic import migration_labels
 from deploy_pipeline.logic.polling import now
-from deploy_pipeline.models.state import PipelineState, SchemaBaseline, VerificationResult
+from deploy_pipeline.models.state import (
+    MIGRATION_CHECKSUMS_CHECK,
+    CheckOutcome,
+    DeploymentPlan,
+    PipelineState,
+    SchemaBaseline,
+    VerificationResult,
+)
 from deploy_pipeline.settings import Settings
 
 BASELINE_TTL = timedelta(days=30)
@@ -45,23 +53,46 @@ def verify_schema(state: PipelineState, settings: Settings) -> VerificationResul
     if state.baseline is not None:
         blob = table.get_baseline(settings.table_name, state.plan.deployment_id)
         baseline = verify.SchemaFingerprint.from_bytes(blob) if blob else None
+    checksums, unread = label_checksums(state.plan)
     secret = secrets.database_secret(settings.db_secret_arn, state.plan.database)
     connection = verify.connect(secret, sslmode=settings.db_sslmode)
     try:
         result = verify.run_verification(
             connection,
             tool=settings.verify_tool,
-            expected_migration=state.plan.options.expected_migration,
+            expected_migration=state.plan.expectation.expected_migration,
+            checksums=checksums,
             assertions=settings.verify_assertions,
             baseline=baseline,
         )
     finally:
         connection.close()
+    if unread is not None:
+        result = result.model_copy(update={"checks": [*result.checks, unread]})
+    warnings = [c for c in result.checks if c.severity == "warning" and not c.passed]
     if not result.passed:
-        failed = [c for c in result.checks if not c.passed]
+        failed = [c for c in result.checks if c.severity == "error" and not c.passed]
         raise SchemaVerificationFailed(
             f"the {result.tool} verification of the database failed "
             f"({len(failed)} check{'s' if len(failed) != 1 else ''}): "
             + "; ".join(f"{c.name}: {c.detail}" for c in failed)
+            + "".join(f"; (warning) {c.name}: {c.detail}" for c in warnings)
         )
     return result.model_copy(update={"started_at": started})
+
+
+def label_checksums(plan: DeploymentPlan) -> tuple[migration_labels.LabelChecksums | None, CheckOutcome | None]:
+    """The image's checksums label, read again by digest (Resolve saw it was there and valid; it grows
+    with the migrations, so it does not travel in the state), or the warning saying why it could not be."""
+    if not plan.expectation.checksums:
+        return None, None
+    try:
+        labels = ecr.image_labels(plan.image.repository, plan.image.digest)
+        return migration_labels.parse_checksums(labels.get(migration_labels.MIGRATION_CHECKSUMS_LABEL, "")), None
+    except (ecr.LabelsUnreadable, migration_labels.MalformedLabel) as exc:
+        return None, CheckOutcome(
+            name=MIGRATION_CHECKSUMS_CHECK,
+            passed=False,
+            severity="warning",
+            detail=f"not compared: the image's checksums label could not be read at Verify: {str(exc)[:300]}",
+        )

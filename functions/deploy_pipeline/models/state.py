@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from deploy_pipeline.models.inputs import ImageDigest, ImageTag, ManualOptions, MigrationName
 
@@ -61,6 +61,24 @@ class PlanOptions(ManualOptions):
     pass
 
 
+class MigrationExpectation(_Model):
+    """What Verify must find, decided at Resolve from the image's labels and the manual options.
+
+    `expected_migration` and its `source` ("label": the image's expected-migration label; "manual":
+    `options.expected_migration`, which wins), or `reason` why there is none (no label, labels
+    unreadable, a rollback). `checksums`: the image carries a valid checksums label; Verify reads it
+    again by digest rather than carrying it through the state (it grows with the migrations), and
+    compares it with the applied migrations. `checksums_reason`: why not. The labels' keys and format
+    are in logic/migration_labels.py.
+    """
+
+    expected_migration: MigrationName | None = None
+    source: Literal["label", "manual"] | None = None
+    reason: str | None = None
+    checksums: bool = False
+    checksums_reason: str | None = None
+
+
 class DeploymentPlan(_Model):
     deployment_id: DeploymentId
     trigger: Literal["ecr-push", "manual"]
@@ -78,6 +96,15 @@ class DeploymentPlan(_Model):
     )
     noop: bool = False
     noop_reason: str | None = None
+    expectation: MigrationExpectation = Field(default_factory=MigrationExpectation)
+
+    @model_validator(mode="after")
+    def _manual_expectation(self) -> DeploymentPlan:
+        """A plan Resolve built before `expectation` existed (an execution in flight across an update)
+        still has its manual `options.expected_migration` required by Verify."""
+        if self.expectation.source is None and self.options.expected_migration is not None:
+            self.expectation = MigrationExpectation(expected_migration=self.options.expected_migration, source="manual")
+        return self
 
 
 class PollingResult(_Model):
@@ -124,10 +151,19 @@ class MigrationResult(PollingResult):
     log_tail: list[str] = Field(default_factory=list)
 
 
+# Check names the record reads (verify.runner names the others).
+EXPECTED_MIGRATION_CHECK = "expected-migration"
+MIGRATION_CHECKSUMS_CHECK = "migration-checksums"
+
+
 class CheckOutcome(_Model):
+    """One named check of Verify. A failed "error" check fails the verification (and the deployment);
+    a failed "warning" check is recorded and notified, and the deployment goes on."""
+
     name: str
     passed: bool
     detail: str = ""
+    severity: Literal["error", "warning"] = "error"
 
 
 class VerificationResult(_Model):
@@ -137,7 +173,8 @@ class VerificationResult(_Model):
     applied_count: int = 0
     latest_applied: MigrationName | None = None
     checks: list[CheckOutcome] = Field(default_factory=list)
-    schema_diff: dict[str, list[str]] = Field(default_factory=dict)
+    schema_diff: dict[str, list[str]] = Field(default_factory=dict)  # each list capped at 50 names
+    schema_counts: dict[str, dict[str, int]] = Field(default_factory=dict)  # direction -> kind -> real count
 
 
 class ServiceRollout(_Model):
@@ -243,6 +280,7 @@ __all__ = [
     "DeploymentPlan",
     "ExecutionInfo",
     "ImageDigest",
+    "MigrationExpectation",
     "MigrationName",
     "Outcome",
     "PipelineState",

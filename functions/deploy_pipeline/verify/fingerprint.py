@@ -139,14 +139,33 @@ def read_fingerprint(session: ReadOnlySession) -> SchemaFingerprint:
 
 
 def diff_fingerprints(
-    before: SchemaFingerprint, after: SchemaFingerprint, *, limit: int = DIFF_LIMIT
+    before: SchemaFingerprint, after: SchemaFingerprint, *, limit: int | None = DIFF_LIMIT
 ) -> dict[str, list[str]]:
-    """Keys added, removed and changed between two fingerprints: sorted, each list capped at `limit`."""
+    """Keys added, removed and changed between two fingerprints: sorted, each list capped at `limit`
+    (None: uncapped, for counting)."""
     old, new = before.objects, after.objects
     added = sorted(new.keys() - old.keys())
     removed = sorted(old.keys() - new.keys())
     changed = sorted(key for key in old.keys() & new.keys() if old[key] != new[key])
-    return {"added": cap(added, limit), "removed": cap(removed, limit), "changed": cap(changed, limit)}
+    full = {"added": added, "removed": removed, "changed": changed}
+    return full if limit is None else {direction: cap(keys, limit) for direction, keys in full.items()}
+
+
+def count_changes(diff_keys: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """Per direction, how many objects of each kind (`table`, `column`, `index`, ...) changed.
+
+    Computed from the uncapped key lists: the lists kept for the record stop at DIFF_LIMIT, the
+    counts are the real ones.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    for direction, keys in diff_keys.items():
+        per_kind: dict[str, int] = {}
+        for key in keys:
+            kind = key.partition(":")[0]
+            per_kind[kind] = per_kind.get(kind, 0) + 1
+        if per_kind:
+            counts[direction] = per_kind
+    return counts
 
 
 def cap(keys: list[str], limit: int) -> list[str]:

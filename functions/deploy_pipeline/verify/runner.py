@@ -1,4 +1,5 @@
-"""Run a whole verification: the tool's checks, the expected migration, the assertions, the schema diff.
+"""Run a whole verification: the tool's checks, the expected migration, the migrations' checksums, the
+assertions, the schema diff.
 
 A failed check is an answer, not an exception: the result names every check and says which
 failed, so one Lambda run tells the operator everything that is wrong. Exceptions are kept for
@@ -17,16 +18,30 @@ from collections.abc import Sequence
 import psycopg2.extensions
 
 from deploy_pipeline.errors import ConfigurationError
-from deploy_pipeline.models.state import CheckOutcome, VerificationResult
+from deploy_pipeline.logic.migration_labels import LabelChecksums
+from deploy_pipeline.models.state import (
+    EXPECTED_MIGRATION_CHECK,
+    MIGRATION_CHECKSUMS_CHECK,
+    CheckOutcome,
+    VerificationResult,
+)
 from deploy_pipeline.verify.assertions import run_assertions
 from deploy_pipeline.verify.evidence import shorten
-from deploy_pipeline.verify.fingerprint import SchemaFingerprint, diff_fingerprints, read_fingerprint
+from deploy_pipeline.verify.fingerprint import (
+    DIFF_LIMIT,
+    SchemaFingerprint,
+    cap,
+    count_changes,
+    diff_fingerprints,
+    read_fingerprint,
+)
 from deploy_pipeline.verify.read_only import QueryFailed, ReadOnlySession
 from deploy_pipeline.verify.verifiers import VERIFIERS, Progress, Verdict, Verifier
-from deploy_pipeline.verify.verifiers.base import CheckQuery
+from deploy_pipeline.verify.verifiers.base import CheckQuery, listed
 
 TABLE_CHECK = "bookkeeping-table"
-EXPECTED_CHECK = "expected-migration"
+EXPECTED_CHECK = EXPECTED_MIGRATION_CHECK
+CHECKSUMS_CHECK = MIGRATION_CHECKSUMS_CHECK
 PROGRESS_CHECK = "applied-summary"
 FINGERPRINT_CHECK = "schema-fingerprint"
 
@@ -40,21 +55,31 @@ def run_verification(
     *,
     tool: str,
     expected_migration: str | None = None,
+    checksums: LabelChecksums | None = None,
     assertions: Sequence[str] = (),
     baseline: SchemaFingerprint | None = None,
     statement_timeout_ms: int = 5000,
 ) -> VerificationResult:
-    """Every check against the database on `connection` (idle; returned as found, nothing changed)."""
+    """Every check against the database on `connection` (idle; returned as found, nothing changed).
+
+    `checksums`: the image's checksums label; each applied migration's checksum is compared with it
+    (CHECKSUMS_CHECK, a warning: see `_checksums_check`).
+    """
     verifier = VERIFIERS.get(tool)
     if verifier is None:
         raise ConfigurationError(f"unknown verify tool {tool!r}; known: {', '.join(sorted(VERIFIERS))}")
     checks: list[CheckOutcome] = []
     schema_diff: dict[str, list[str]] = {}
+    schema_counts: dict[str, dict[str, int]] = {}
     with ReadOnlySession(connection, statement_timeout_ms=statement_timeout_ms, isolation="repeatable read") as session:
         progress = _bookkeeping_checks(session, verifier, expected_migration, checks)
+        if checksums is not None:
+            checks.append(_checksums_check(session, verifier, checksums, table_found=_table_found(checks)))
         if baseline is not None:
             try:
-                schema_diff = diff_fingerprints(baseline, read_fingerprint(session))
+                full_diff = diff_fingerprints(baseline, read_fingerprint(session), limit=None)
+                schema_diff = {direction: cap(keys, DIFF_LIMIT) for direction, keys in full_diff.items()}
+                schema_counts = count_changes(full_diff)
             except QueryFailed as exc:
                 checks.append(
                     CheckOutcome(name=FINGERPRINT_CHECK, passed=False, detail=f"could not read the catalog: {exc}")
@@ -67,11 +92,12 @@ def run_verification(
         latest = None
     return VerificationResult(
         tool=tool,
-        passed=all(check.passed for check in checks),
+        passed=all(check.passed for check in checks if check.severity == "error"),
         applied_count=progress.applied_count,
         latest_applied=latest,
         checks=checks,
         schema_diff=schema_diff,
+        schema_counts=schema_counts,
     )
 
 
@@ -101,6 +127,53 @@ def _bookkeeping_checks(
     except QueryFailed as exc:
         checks.append(CheckOutcome(name=PROGRESS_CHECK, passed=False, detail=f"query failed: {exc}"))
         return Progress(0, None)
+
+
+def _table_found(checks: list[CheckOutcome]) -> bool:
+    return all(check.passed for check in checks if check.name == TABLE_CHECK)
+
+
+def _checksums_check(
+    session: ReadOnlySession, verifier: Verifier, checksums: LabelChecksums, *, table_found: bool
+) -> CheckOutcome:
+    """Applied migrations whose file changed after they were applied (drift), as a warning.
+
+    A warning, not a failure: what is applied is what ran, and the release's own migrations passed
+    the other checks; an edited old migration means the next fresh environment (or a `migrate
+    reset`) builds a different schema than production has. Prisma itself only warns in production:
+    `migrate deploy` prints "WARNING The following migrations have been modified since they were
+    applied" and carries on (prisma/prisma#9154), while `migrate dev` asks to reset the database
+    (Prisma docs, "About migration histories": "Prisma Migrate detects that a migration has changed,
+    and asks to reset"). Failing the deployment, and rolling back a release whose migration is done,
+    would punish the release for an old file. So it is recorded and notified, and the deployment goes
+    on; a comparison that cannot be made is a warning too (the check is not working).
+    """
+
+    def warning(passed: bool, detail: str) -> CheckOutcome:
+        return CheckOutcome(name=CHECKSUMS_CHECK, passed=passed, detail=detail, severity="warning")
+
+    if not table_found:
+        return warning(False, f"not compared: see the {TABLE_CHECK} check")
+    try:
+        rows = verifier.applied_checksums(session)
+    except QueryFailed as exc:
+        return warning(False, f"not compared: query failed: {exc}")
+    if rows is None:
+        return warning(False, f"not compared: {verifier.tool}'s table keeps no checksum of the migration files")
+    verdicts = [(name, checksums.matches(name, checksum)) for name, checksum in rows]
+    edited = sorted({name for name, same in verdicts if same is False})
+    unlisted = len({name for name, same in verdicts if same is None})
+    compared = len({name for name, same in verdicts if same is not None})
+    others = f"; {unlisted} applied migration{'s are' if unlisted != 1 else ' is'} not in the image" if unlisted else ""
+    if edited:
+        return warning(
+            False,
+            f"{len(edited)} applied migration{'s were' if len(edited) != 1 else ' was'} edited after "
+            f"{'they were' if len(edited) != 1 else 'it was'} applied (the image's migration.sql has another "
+            f"checksum): {listed(edited, len(edited))}{others}. Restore the file as applied; a fresh database "
+            "built from the image's migrations would differ from this one",
+        )
+    return warning(True, f"{compared} applied migrations match the image's checksums{others}")
 
 
 def _check(name: str, query: CheckQuery, session: ReadOnlySession) -> CheckOutcome:

@@ -1,16 +1,20 @@
 """Seams for AWS behaviours moto does not have: idempotent RunTask, empty log pages, a busy database,
-the database's endpoint.
+the database's endpoint, ECR's blob downloads.
 
 Same rules as `moto_seams` (each patch names the moto method it replaces, pinned to
 `moto_seams.MOTO_VERSION`, reversible), and each follows the AWS document quoted in its docstring,
-not what the pipeline happens to expect. `RunTaskIdempotency` and `RdsEndpoint` are always installed
-(the Emulator adds them); the others are world variants a test asks for.
+not what the pipeline happens to expect. `RunTaskIdempotency`, `RdsEndpoint` and `EcrBlobDownloads` are
+always installed (the Emulator adds them); the others are world variants a test asks for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+import uuid
+from datetime import UTC, datetime
+from email.message import Message
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import Seam, _Patches
@@ -187,3 +191,114 @@ class RdsEndpoint(Seam):
         address = self.address
         patches.set(DBInstance, "address", property(lambda instance: address))
         patches.set(DBCluster, "endpoint", property(lambda cluster: address))
+
+
+class EcrBlobDownloads(Seam):
+    """GetDownloadUrlForLayer, which moto 5.2.5 does not implement, and the blobs behind its URLs.
+
+    botocore's ECR model: GetDownloadUrlForLayer "Retrieves the pre-signed Amazon S3 download URL
+    corresponding to an image layer. You can only get URLs for image layers that are referenced in an
+    image."; LayersNotFoundException: "The specified layers could not be found, or the specified layer
+    is not valid for this repository."; LayerInaccessibleException: "The specified layer is not available
+    because it is not associated with an image." A config blob is such a layer: AWS's containerd resolver
+    fetches Docker and OCI image configs through it (awslabs/amazon-ecr-containerd-resolver,
+    ecr/fetcher.go). The URL has the shape the AWS CLI's example shows
+    (`https://prod-<region>-starport-layer-bucket.s3.<region>.amazonaws.com/...?X-Amz-Expires=3600&...`).
+
+    moto keeps only the size of what CompleteLayerUpload receives; this seam also keeps the bytes (the
+    world pushes each image's config blob that way, as `docker push` does). The emulated account has no
+    network, so the seam also serves its URLs: while installed, the pipeline's one non-boto3 read,
+    `deploy_pipeline.aws.ecr.download_blob` (an HTTPS GET on AWS), is `self.download`, which answers a
+    URL it handed out with the blob, and any other with HTTP 403 (S3's answer to a URL it did not sign).
+    `refuse_downloads` makes every GET answer 403, as a bucket policy or a VPC without a route to S3
+    would: the pipeline must then go on without the labels.
+    Patches `moto/ecr/responses.py` `ECRResponse.get_download_url_for_layer`, `moto/ecr/models.py`
+    `ECRBackend.complete_layer_upload`, and `deploy_pipeline.aws.ecr.download_blob`.
+    """
+
+    def __init__(self, *, refuse_downloads: bool = False) -> None:
+        super().__init__()
+        self.refuse_downloads = refuse_downloads
+        self._blobs: dict[tuple[str, str, str, str], bytes] = {}  # (account, region, repository, digest)
+        self._urls: dict[str, bytes] = {}
+        self.downloads = 0
+        self._lock = threading.Lock()
+
+    def _apply(self, patches: _Patches) -> None:
+        from deploy_pipeline.aws import ecr as pipeline_ecr
+        from moto.core.exceptions import JsonRESTError
+        from moto.core.responses import ActionResult
+        from moto.ecr.models import ECRBackend
+        from moto.ecr.responses import ECRResponse
+
+        seam = self
+        original_complete = ECRBackend.complete_layer_upload
+
+        def complete_layer_upload(
+            backend: ECRBackend, repository_name: str, upload_id: str, *args: Any, **kwargs: Any
+        ) -> Any:
+            repository = backend._get_repository(repository_name, kwargs.get("registry_id"))
+            upload = repository.uploads.get(upload_id)
+            data = bytes(upload.layer_parts) if upload is not None else b""
+            result = original_complete(backend, repository_name, upload_id, *args, **kwargs)
+            with seam._lock:
+                seam._blobs[(backend.account_id, backend.region_name, repository_name, result["layerDigest"])] = data
+            return result
+
+        def get_download_url_for_layer(response: ECRResponse) -> ActionResult:
+            repository_name = str(response._get_param("repositoryName"))
+            digest = str(response._get_param("layerDigest"))
+            backend = response.ecr_backend
+            repository = backend._get_repository(repository_name, response._get_param("registryId"))
+            referenced = any(digest in _blob_digests(image.image_manifest) for image in repository.images)
+            blob = seam._blobs.get((backend.account_id, backend.region_name, repository_name, digest))
+            if not referenced or blob is None:
+                raise JsonRESTError(
+                    "LayersNotFoundException",
+                    "The specified layers could not be found, or the specified layer is not valid for this repository.",
+                )
+            url = _presigned_url(backend.region_name, backend.account_id)
+            with seam._lock:
+                seam._urls[url] = blob
+            return ActionResult({"downloadUrl": url, "layerDigest": digest})
+
+        patches.set(ECRBackend, "complete_layer_upload", complete_layer_upload)
+        patches.set(ECRResponse, "get_download_url_for_layer", get_download_url_for_layer)
+        patches.set(pipeline_ecr, "download_blob", self.download)
+
+    def download(self, url: str) -> bytes:
+        """What an HTTPS GET of `url` returns (an HTTPError 403 for a URL this seam did not hand out)."""
+        from urllib.error import HTTPError
+
+        with self._lock:
+            self.downloads += 1
+            blob = None if self.refuse_downloads else self._urls.get(url)
+        if blob is None:
+            raise HTTPError(url, 403, "Forbidden", Message(), None)
+        return blob
+
+    def _reset(self) -> None:
+        self._blobs.clear()
+        self._urls.clear()
+
+
+def _blob_digests(manifest_text: str) -> set[str]:
+    """The config and layer digests a manifest references (an index references manifests, not blobs)."""
+    try:
+        manifest = json.loads(manifest_text)
+    except ValueError:
+        return set()
+    descriptors = [manifest.get("config") or {}, *(manifest.get("layers") or [])]
+    return {str(d["digest"]) for d in descriptors if isinstance(d, dict) and "digest" in d}
+
+
+def _presigned_url(region: str, account: str) -> str:
+    """A URL shaped like the one GetDownloadUrlForLayer returns (a presigned GET of ECR's layer bucket)."""
+    now = datetime.now(UTC)
+    return (
+        f"https://prod-{region}-starport-layer-bucket.s3.{region}.amazonaws.com/"
+        f"{uuid.uuid4().hex[:4]}-{account}-{uuid.uuid4()}/{uuid.uuid4()}"
+        f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={now:%Y%m%dT%H%M%SZ}&X-Amz-SignedHeaders=host"
+        f"&X-Amz-Expires=3600&X-Amz-Credential=EMULATED%2F{now:%Y%m%d}%2F{region}%2Fs3%2Faws4_request"
+        f"&X-Amz-Signature={hashlib.sha256(uuid.uuid4().bytes).hexdigest()}"
+    )

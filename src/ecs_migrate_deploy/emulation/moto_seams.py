@@ -150,6 +150,23 @@ class Invocation:
     duration_ms: float
 
 
+def _drop_unflushed_metrics() -> None:
+    """What `log_metrics`'s flush does at the end of every invocation, when metrics are disabled.
+
+    Powertools' `flush_metrics` serializes and clears the buffer only when metrics are enabled; with
+    POWERTOOLS_METRICS_DISABLED (set in rehearsals and tests) the values stay, pile up across the
+    invocations of a warm container, and at the 100th value of one metric Powertools flushes by
+    itself, which fails on a Metrics object created before its namespace was set ("Must contain a
+    metric namespace"). Each emulated invocation ends with the buffer a real flush would leave: empty.
+    """
+    with contextlib.suppress(ImportError):
+        from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+        from deploy_pipeline.observability import metrics
+
+        if is_metrics_disabled():
+            metrics.clear_metrics()
+
+
 def resolve_handler(dotted: str) -> Handler:
     """`package.module.func` -> the function, imported on first use (handlers may not import yet)."""
     module_name, _, attr = dotted.rpartition(".")
@@ -313,7 +330,10 @@ class LambdaRouter(Seam):
                 handler = self._handler_for(fn.function_name, fn.handler)
                 self._current.function = fn.function_name
                 with _environment_overlay(dict(fn.environment_vars or {})):
-                    result = handler(event, context)
+                    try:
+                        result = handler(event, context)
+                    finally:
+                        _drop_unflushed_metrics()
                 payload = json.dumps(result)
             except Exception as exc:
                 error = exc
@@ -1249,17 +1269,18 @@ class MotoSeams(Seam):
         extra: Sequence[Seam] = (),
     ) -> None:
         """`extra`: more seams installed with these (the documented AWS limits and behaviours moto does
-        not have, `documented_limits.SnsSubjectRules` and `documented_behaviour.RunTaskIdempotency`,
-        are always among them)."""
+        not have, `documented_limits.SnsSubjectRules`, `documented_behaviour.RunTaskIdempotency` and
+        `documented_behaviour.EcrBlobDownloads` (`ecr_blobs`), are always among them)."""
         super().__init__()
-        from ecs_migrate_deploy.emulation.documented_behaviour import RunTaskIdempotency
+        from ecs_migrate_deploy.emulation.documented_behaviour import EcrBlobDownloads, RunTaskIdempotency
         from ecs_migrate_deploy.emulation.documented_limits import (
             RdsClusterRestoreAsDocumented,
             RdsIdentifierRules,
             SnsSubjectRules,
         )
 
-        self.extra: list[Seam] = [SnsSubjectRules(), RunTaskIdempotency(), *extra]
+        self.ecr_blobs = EcrBlobDownloads()
+        self.extra: list[Seam] = [SnsSubjectRules(), RunTaskIdempotency(), self.ecr_blobs, *extra]
         self.extra += [RdsIdentifierRules(), RdsClusterRestoreAsDocumented()]  # issue 10, defects 1 and 4
         self.lambdas = LambdaRouter(routes, enforce_timeouts=enforce_lambda_timeouts)
         self.sleeps = SleepRecorder(skip_waits=skip_waits, skip_retries=skip_retry_sleeps)

@@ -33,6 +33,9 @@ import boto3
 from ecs_migrate_deploy.emulation import moto_seams
 
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+ImageLayout = Literal["docker", "oci", "index"]
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
 
 
@@ -152,6 +155,9 @@ class WorldSpec:
     # the capacity range a Serverless v2 writer needs (aurora_capacity: MinCapacity, MaxCapacity in ACUs).
     aurora_writer_class: str = "db.r6g.large"
     aurora_capacity: tuple[float, float] = (0.5, 4.0)
+    # tag -> the labels its image config carries (`docker build --label`), e.g. from
+    # `ecs_migrate_deploy.image_labels.labels_for(folder)`; a tag not listed has none.
+    image_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def registry(self) -> str:
@@ -256,9 +262,16 @@ class World:
     def image_uri(self, tag: str) -> str:
         return f"{self.repository_uri}:{tag}"
 
-    def push_image(self, tag: str, *, seed: str | None = None) -> str:
-        """Push another image (or move a tag); returns its digest."""
-        digest = put_image(self.client("ecr"), self.repository_name, tag, seed or tag)
+    def push_image(
+        self,
+        tag: str,
+        *,
+        seed: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        layout: ImageLayout = "docker",
+    ) -> str:
+        """Push another image (or move a tag), its config carrying `labels`; returns its digest."""
+        digest = put_image(self.client("ecr"), self.repository_name, tag, seed or tag, labels, layout=layout)
         self.digests[tag] = digest
         return digest
 
@@ -335,45 +348,114 @@ def _network_configuration(subnets: list[str], security_group: str) -> dict[str,
 # --------------------------------------------------------------------------------------------------
 
 
-def image_manifest(seed: str) -> str:
-    """A Docker v2 schema 2 manifest, distinct per seed, formatted as `docker push` sends it."""
+def image_config(seed: str, labels: Mapping[str, str] | None = None, architecture: str = "amd64") -> bytes:
+    """An image config as `docker build` writes it (the fields tools read), distinct per seed, with
+    `config.Labels` when there are labels."""
+    config: dict[str, Any] = {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Cmd": ["node", "server.js"]}
+    if labels:
+        config["Labels"] = dict(labels)
+    document = {
+        "architecture": architecture,
+        "os": "linux",
+        "config": config,
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(f"diff:{seed}".encode()).hexdigest()]},
+        "history": [{"created_by": f"emulated image {seed}"}],
+    }
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
+def image_manifest(seed: str, config: bytes, *, oci: bool = False) -> str:
+    """A Docker v2 schema 2 (or OCI) image manifest naming `config` by its real digest, distinct per
+    seed, formatted as `docker push` sends it. The layers are named only (never uploaded)."""
 
     def blob(kind: str) -> str:
         return "sha256:" + hashlib.sha256(f"{kind}:{seed}".encode()).hexdigest()
 
+    layer_type = (
+        "application/vnd.oci.image.layer.v1.tar+gzip" if oci else "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    )
     size = 2_000_000 + int(hashlib.sha256(seed.encode()).hexdigest()[:5], 16)
     manifest = {
         "schemaVersion": 2,
-        "mediaType": MANIFEST_MEDIA_TYPE,
+        "mediaType": OCI_MANIFEST_MEDIA_TYPE if oci else MANIFEST_MEDIA_TYPE,
         "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 7023,
-            "digest": blob("config"),
+            "mediaType": "application/vnd.oci.image.config.v1+json"
+            if oci
+            else "application/vnd.docker.container.image.v1+json",
+            "size": len(config),
+            "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
         },
         "layers": [
-            {
-                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                "size": 3_623_807,
-                "digest": blob("base"),
-            },
-            {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": size, "digest": blob("app")},
+            {"mediaType": layer_type, "size": 3_623_807, "digest": blob("base")},
+            {"mediaType": layer_type, "size": size, "digest": blob("app")},
         ],
     }
     return json.dumps(manifest, indent=3)
 
 
-def put_image(ecr: Any, repository: str, tag: str, seed: str) -> str:
+def upload_blob(ecr: Any, repository: str, data: bytes) -> str:
+    """InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload: how `docker push` sends a blob; its digest."""
+    upload_id = ecr.initiate_layer_upload(repositoryName=repository)["uploadId"]
+    ecr.upload_layer_part(
+        repositoryName=repository, uploadId=upload_id, partFirstByte=0, partLastByte=len(data) - 1, layerPartBlob=data
+    )
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    return str(
+        ecr.complete_layer_upload(repositoryName=repository, uploadId=upload_id, layerDigests=[digest])["layerDigest"]
+    )
+
+
+def _put_manifest(ecr: Any, repository: str, manifest: str, media_type: str, tag: str | None) -> str:
     """PutImage with the digest ECR computes: sha256 of the manifest bytes as pushed."""
-    manifest = image_manifest(seed)
     digest = "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
     response = ecr.put_image(
         repositoryName=repository,
         imageManifest=manifest,
-        imageManifestMediaType=MANIFEST_MEDIA_TYPE,
-        imageTag=tag,
+        imageManifestMediaType=media_type,
         imageDigest=digest,
+        **({"imageTag": tag} if tag else {}),
     )
     return str(response["image"]["imageId"]["imageDigest"])
+
+
+def put_image(
+    ecr: Any,
+    repository: str,
+    tag: str,
+    seed: str,
+    labels: Mapping[str, str] | None = None,
+    *,
+    layout: ImageLayout = "docker",
+) -> str:
+    """Push an image as `docker push` does: its config blob, then its manifest; returns the digest.
+
+    `layout` "index" pushes what `docker buildx build --platform linux/amd64,linux/arm64` does: an OCI
+    image index over an attestation manifest (platform unknown/unknown, config without labels) and one
+    OCI manifest per platform (untagged, each config with `labels`), tagged `tag`.
+    """
+    if layout != "index":
+        config = image_config(seed, labels)
+        upload_blob(ecr, repository, config)
+        media_type = OCI_MANIFEST_MEDIA_TYPE if layout == "oci" else MANIFEST_MEDIA_TYPE
+        return _put_manifest(ecr, repository, image_manifest(seed, config, oci=layout == "oci"), media_type, tag)
+    entries: list[dict[str, Any]] = []
+    for architecture, platform_labels in (("unknown", None), ("amd64", labels), ("arm64", labels)):
+        config = image_config(f"{seed}/{architecture}", platform_labels, architecture)
+        upload_blob(ecr, repository, config)
+        manifest = image_manifest(f"{seed}/{architecture}", config, oci=True)
+        digest = _put_manifest(ecr, repository, manifest, OCI_MANIFEST_MEDIA_TYPE, None)
+        os_name = "unknown" if architecture == "unknown" else "linux"
+        entry: dict[str, Any] = {
+            "mediaType": OCI_MANIFEST_MEDIA_TYPE,
+            "digest": digest,
+            "size": len(manifest.encode("utf-8")),
+            "platform": {"architecture": architecture, "os": os_name},
+        }
+        if architecture == "unknown":
+            entry["annotations"] = {"vnd.docker.reference.type": "attestation-manifest"}
+        entries.append(entry)
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX_MEDIA_TYPE, "manifests": entries}, indent=3)
+    return _put_manifest(ecr, repository, index, OCI_INDEX_MEDIA_TYPE, tag)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -614,7 +696,7 @@ def build_world(spec: WorldSpec | None = None) -> World:
     # Images.
     ecr = client("ecr")
     repository_uri = ecr.create_repository(repositoryName=spec.repository)["repository"]["repositoryUri"]
-    digests = {tag: put_image(ecr, spec.repository, tag, tag) for tag in spec.image_tags}
+    digests = {tag: put_image(ecr, spec.repository, tag, tag, spec.image_labels.get(tag)) for tag in spec.image_tags}
 
     # Roles.
     task_role_arn = _role(iam, f"{spec.cluster}-task", "ecs-tasks.amazonaws.com")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from deploy_pipeline.verify import SchemaFingerprint, diff_fingerprints
-from deploy_pipeline.verify.fingerprint import DIFF_LIMIT, cap
+from deploy_pipeline.verify.fingerprint import DIFF_LIMIT, cap, count_changes
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,3 +73,13 @@ def test_cap_is_bounded_and_says_how_many_were_cut(items: list[str], limit: int)
         assert capped[-1] == f"... and {len(items) - limit} more"
     else:
         assert capped == items
+
+
+def test_counts_are_real_where_the_lists_are_capped() -> None:
+    before = SchemaFingerprint({})
+    after = SchemaFingerprint({**{f"table:public.t{i}": "1" for i in range(70)}, "index:public.i": "1"})
+
+    full = diff_fingerprints(before, after, limit=None)
+
+    assert count_changes(full) == {"added": {"table": 70, "index": 1}}
+    assert len(diff_fingerprints(before, after)["added"]) == DIFF_LIMIT + 1  # the marker is not an object

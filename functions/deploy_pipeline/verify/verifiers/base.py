@@ -103,6 +103,12 @@ class Verifier(ABC):
     def progress(self, session: ReadOnlySession) -> Progress:
         """Applied count and latest applied migration, as the tool counts them."""
 
+    def applied_checksums(self, session: ReadOnlySession) -> list[tuple[str, str]] | None:
+        """(name, checksum) of each applied migration, where the tool keeps the checksum the image's
+        checksums label lists (sha256 hex of the migration file); None for tools that keep none, or
+        another kind (Flyway's CRC32)."""
+        return None
+
 
 def listed(names: list[str], total: int) -> str:
     """ "a, b, c and 4 more": bounded, for a detail."""

@@ -60,6 +60,13 @@ FROM _prisma_migrations
 WHERE migration_name = %s
 """
 
+_APPLIED_CHECKSUMS = """
+SELECT migration_name, checksum
+FROM _prisma_migrations
+WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL
+ORDER BY migration_name COLLATE "C"
+"""
+
 _PROGRESS = """
 SELECT count(DISTINCT migration_name), max(migration_name COLLATE "C")
 FROM _prisma_migrations
@@ -120,3 +127,8 @@ class PrismaVerifier(Verifier):
     def progress(self, session: ReadOnlySession) -> Progress:
         count, latest = session.fetch(_PROGRESS)[0]
         return Progress(int(count), latest)
+
+    def applied_checksums(self, session: ReadOnlySession) -> list[tuple[str, str]] | None:
+        """Applied rows only: a rolled-back row keeps the checksum of the file as it was when it failed,
+        and the fixed file is then applied under a second row (prisma/prisma#9829)."""
+        return [(str(name), str(checksum)) for name, checksum in session.fetch(_APPLIED_CHECKSUMS)]
