@@ -23,6 +23,10 @@ class ImageNotFound(InvalidInput):
     """The requested tag or digest does not exist in the repository."""
 
 
+class NotPromoted(InvalidInput):
+    """The image has no Succeeded deployment in the stack this one must be promoted from (RequireSucceededIn)."""
+
+
 class InvalidImageLabel(InvalidInput):
     """The image carries an ecs-migrate-deploy label whose value is not in the documented format."""
 

@@ -39,6 +39,8 @@ class Settings(BaseModel):
     service_names: Annotated[list[str], BeforeValidator(_csv)] = Field(min_length=1)
     repository_name: str
     tag_prefix: OptionalStr = None
+    trigger_tags: Annotated[list[str], BeforeValidator(_csv)] = []  # exact tags; set, TagPrefix is empty
+    require_succeeded_in: OptionalStr = None  # another stack's table: deploy only digests that succeeded there
     migration_container: str
     migration_command: list[str] = Field(min_length=1)
     db_instance_identifier: OptionalStr = None

@@ -96,9 +96,19 @@ def rehearse(
             show_default=False,
         ),
     ] = None,
+    config_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Take the stack's parameters from samconfig.toml's environment, as `sam deploy --config-env`.",
+            show_default=False,
+        ),
+    ] = None,
+    config_file: Annotated[Path, typer.Option(help="The SAM configuration file --config-env reads.")] = Path(
+        "samconfig.toml"
+    ),
 ) -> None:
     """Run the real pipeline on this machine: emulated AWS, the real ASL, a real PostgreSQL."""
-    from ecs_migrate_deploy.rehearse import UsageError, load_input, parse_parameters
+    from ecs_migrate_deploy.rehearse import UsageError, load_input, stack_parameters
     from ecs_migrate_deploy.rehearse import rehearse as run_rehearsal
 
     console = Console(stderr=json_output, highlight=False, soft_wrap=True)
@@ -111,8 +121,10 @@ def rehearse(
         printer.output(line)
 
     try:
-        params = parse_parameters(parameter or [])
+        params, notes = stack_parameters(parameter or [], config_env, config_file)
         raw = load_input(event, tag)
+        for line in notes:
+            printer.note(line)
         if not quiet:
             console.print(f"[bold]Rehearsing[/] {escape(json.dumps(raw)[:120])} with migrations from {migrations}")
         result = run_rehearsal(
@@ -304,6 +316,24 @@ def _watch(operator: Operator, arn: str, interval: float, console: Console) -> i
 def watch(
     execution: ExecutionArg = None,
     latest: Latest = False,
+    image_digest: Annotated[
+        str | None,
+        typer.Option(
+            "--image-digest",
+            help="Follow the execution that deploys this image digest (a push's, or a start's), waiting for it to start.",
+            show_default=False,
+        ),
+    ] = None,
+    wait_start: Annotated[
+        float,
+        typer.Option("--wait-start", min=0, help="With --image-digest: seconds to wait for the execution to start."),
+    ] = 120.0,
+    lookback: Annotated[
+        float,
+        typer.Option(
+            "--lookback", min=0, help="With --image-digest: also take an execution started this many seconds before."
+        ),
+    ] = 900.0,
     interval: Interval = 2.0,
     stack_name: StackName = None,
     config_env: ConfigEnv = "default",
@@ -311,12 +341,61 @@ def watch(
     profile: Profile = None,
 ) -> None:
     """Follow an execution state by state, with the migration's log; exit 0 if it succeeded, 1 if not."""
+    from ecs_migrate_deploy.console import ci_console
+    from ecs_migrate_deploy.operator import OperatorError
     from ecs_migrate_deploy.operator.executions import execution_arn
 
+    console = ci_console()
     with _operator_errors():
+        if image_digest is not None and (execution is not None or latest):
+            raise OperatorError("give an execution (name or ARN), --latest or --image-digest: one of them")
+        if image_digest is not None:
+            from ecs_migrate_deploy.operator.find import DIGEST
+
+            if not DIGEST.fullmatch(image_digest):
+                raise OperatorError(f"--image-digest is sha256:<64 lower-case hex digits>, not {image_digest!r}")
         operator = _connect(stack_name, config_env, region, profile)
-        arn = execution_arn(operator, execution, latest)
-        raise typer.Exit(_watch(operator, arn, interval, _console()))
+        if image_digest is None:
+            arn = execution_arn(operator, execution, latest)
+        else:
+            arn = _execution_of_digest(operator, image_digest, wait_start, lookback, interval, console)
+        raise typer.Exit(_watch(operator, arn, interval, console))
+
+
+def _execution_of_digest(
+    operator: Operator, digest: str, wait_start: float, lookback: float, interval: float, console: Console
+) -> str:
+    """The newest execution that deploys `digest`, waited for; exit 1 with one line if none starts in time."""
+    from datetime import UTC, datetime, timedelta
+
+    from ecs_migrate_deploy.operator.find import DigestFinder, wait_for_executions
+    from ecs_migrate_deploy.operator.render import short_digest, when
+
+    not_before = datetime.now(UTC) - timedelta(seconds=lookback)
+    sfn = operator.client("stepfunctions")
+    finder = DigestFinder(sfn, operator.stack.state_machine_arn, digest, not_before)
+
+    def waiting() -> None:
+        console.print(f"No execution of {short_digest(digest)} yet; waiting up to {wait_start:g}s for it to start")
+
+    found = wait_for_executions(finder, wait_start, interval, waiting)
+    if not found:
+        typer.echo(
+            f"error: no execution of {digest} started on stack {operator.stack.name!r} within {wait_start:g}s "
+            f"(nor in the {lookback:g}s before): did the push match the trigger rule (repository, tag prefix)?",
+            err=True,
+        )
+        raise typer.Exit(1)
+    newest = found[0]
+    started = f"started {when(newest.started_at)} UTC"
+    if len(found) == 1:
+        console.print(f"Found {escape(newest.name)}: {escape(newest.how)}, {started}")
+    else:
+        console.print(
+            f"{len(found)} executions deploy {short_digest(digest)}: following the newest, "
+            f"{escape(newest.name)} ({escape(newest.how)}, {started})"
+        )
+    return newest.arn
 
 
 @app.command()
@@ -406,6 +485,74 @@ def rollback(
         print_started(console, started)
         if watch:
             raise typer.Exit(_watch(operator, started.arn, interval, console))
+
+
+@app.command()
+def promote(
+    from_stack: Annotated[
+        str,
+        typer.Option(
+            "--from-stack",
+            help="The stack whose last successful deployment is promoted (e.g. dev).",
+            show_default=False,
+        ),
+    ],
+    to_stack: Annotated[
+        str | None,
+        typer.Option(
+            "--to-stack",
+            help="The stack that deploys it (e.g. prod; default: stack_name in ./samconfig.toml).",
+            show_default=False,
+        ),
+    ] = None,
+    watch: Watch = False,
+    interval: Interval = 2.0,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout (with --watch: the live view on stderr).")
+    ] = False,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Deploy with one stack (prod) the image another (dev) last deployed successfully, by digest."""
+    from ecs_migrate_deploy.console import ci_console
+    from ecs_migrate_deploy.operator.executions import execution_name, manual_input
+    from ecs_migrate_deploy.operator.executions import start as start_execution
+    from ecs_migrate_deploy.operator.promote import NothingToPromote, promotion
+    from ecs_migrate_deploy.operator.render import print_started, short_digest, when
+
+    console = ci_console(stderr=json_output)
+    with _operator_errors():
+        source = _connect(from_stack, config_env, region, profile)
+        target = _connect(to_stack, config_env, region, profile)
+        try:
+            chosen = promotion(source, target)
+        except NothingToPromote as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        record = chosen.deployment
+        if not json_output:
+            console.print(
+                f"[bold]Promoting[/] {escape(chosen.repository)}:{escape(record.image_tag or '-')} "
+                f"{short_digest(chosen.digest)} from {escape(chosen.from_stack)} to {escape(chosen.to_stack)}"
+            )
+            console.print(f"  digest     {chosen.digest}")
+            console.print(
+                f"  deployed   {when(record.finished_at or record.started_at)} UTC in {escape(chosen.from_stack)}, "
+                f"deployment {escape(record.deployment_id)}{' (a rollback)' if record.rollback else ''}"
+            )
+        execution_input = manual_input(digest=chosen.digest)
+        started = start_execution(target, execution_input, execution_name("promote", record.image_tag or chosen.digest))
+        if not json_output:
+            print_started(console, started)
+        code = _watch(target, started.arn, interval, console) if watch else 0
+        if json_output:
+            data = {**chosen.as_json(), "execution": vars(started)}
+            if watch:
+                described = target.client("stepfunctions").describe_execution(executionArn=started.arn)
+                data["status"] = described["status"]
+            sys.stdout.write(json.dumps(data) + "\n")
+        raise typer.Exit(code)
 
 
 @app.command()

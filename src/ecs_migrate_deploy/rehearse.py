@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import time
 import uuid
@@ -35,6 +36,7 @@ from ecs_migrate_deploy.image_labels import NoLabels, labels_for
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner, MigrationPlan, choose
 from ecs_migrate_deploy.migration_project import NoMigrations
 from ecs_migrate_deploy.progress import ProgressTracker, StateLine
+from ecs_migrate_deploy.samconfig import SAMCONFIG, SamConfigError, parameter_overrides
 from ecs_migrate_deploy.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,19 +129,53 @@ def server_url(explicit: str | None) -> str:
 
 def parse_parameters(pairs: Sequence[str]) -> dict[str, str]:
     """`KEY=VALUE` pairs checked against template.yaml's own Parameters and their AllowedValues."""
-    declared = load_template(TEMPLATE).get("Parameters", {})
     parameters: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise UsageError(f"--parameter expects KEY=VALUE, got {pair!r}")
+        parameters[key] = value
+    return checked_parameters(parameters, "--parameter")
+
+
+def checked_parameters(parameters: Mapping[str, str], source: str) -> dict[str, str]:
+    """UsageError unless every name is a template parameter and every value one it allows."""
+    declared = load_template(TEMPLATE).get("Parameters", {})
+    for key, value in parameters.items():
         if key not in declared:
-            raise UsageError(f"unknown parameter {key!r}; template.yaml declares: {', '.join(sorted(declared))}")
+            raise UsageError(
+                f"{source}: unknown parameter {key!r}; template.yaml declares: {', '.join(sorted(declared))}"
+            )
         allowed = declared[key].get("AllowedValues")
         if allowed and value not in [str(a) for a in allowed]:
-            raise UsageError(f"parameter {key}={value!r} is not one of {', '.join(str(a) for a in allowed)}")
-        parameters[key] = value
-    return parameters
+            raise UsageError(f"{source}: parameter {key}={value!r} is not one of {', '.join(str(a) for a in allowed)}")
+    return dict(parameters)
+
+
+# Parameters that name real resources of the team's account. The emulated account makes its own
+# (a secret for the scratch database, a VPC, roles) and the rehearsal's connection has no TLS.
+STAND_INS = ("DbSecretArn", "DbSslMode", "VerifySubnetIds", "VerifySecurityGroupIds", "PassRoleArns")
+
+
+def stack_parameters(
+    pairs: Sequence[str], config_env: str | None, config_file: Path = SAMCONFIG
+) -> tuple[dict[str, str], list[str]]:
+    """The deployed stack's parameters (`sam deploy --config-env ENV`'s), overridden by --parameter;
+    with what to tell the user about where they came from."""
+    given = parse_parameters(pairs)
+    if config_env is None:
+        return given, []
+    try:
+        configured = parameter_overrides(config_env, config_file)
+    except SamConfigError as exc:
+        raise UsageError(f"--config-env {config_env}: {exc}") from None
+    checked_parameters(configured, f"{config_file} [{config_env}]")
+    kept = {k: v for k, v in configured.items() if k not in STAND_INS}
+    notes = [f"stack parameters from {config_file} [{config_env}]: {', '.join(sorted(kept)) or 'none'}"]
+    replaced = sorted(set(configured) - set(kept))
+    if replaced:
+        notes.append(f"emulated instead (they name your account's resources): {', '.join(replaced)}")
+    return {**kept, **given}, notes
 
 
 def load_input(event_file: Path | None, tag: str | None) -> dict[str, Any]:
@@ -169,6 +205,7 @@ def validate_input(raw: dict[str, Any], parameters: Mapping[str, str], spec: Wor
             "service_names": list(spec.services),
             "repository_name": spec.repository,
             "tag_prefix": parameters.get("TagPrefix"),
+            "trigger_tags": parameters.get("TriggerTags", ""),
             "migration_container": spec.container_name,
             "migration_command": parameters.get("MigrationCommand", DEFAULT_MIGRATION_COMMAND),
             "db_instance_identifier": spec.db_identifier,
@@ -211,6 +248,14 @@ def world_spec(
     tag = (raw.get("detail") or {}).get("image-tag") if digest else raw.get("image_tag")
     if tag and tag not in spec.image_tags:
         changes["image_tags"] = (*spec.image_tags, tag)
+    if is_ecr_event(raw):
+        # The account the push happened in: its account, region and image (by its digest).
+        if isinstance(raw.get("account"), str) and re.fullmatch(r"[0-9]{12}", raw["account"]):
+            changes["account"] = raw["account"]
+        if isinstance(raw.get("region"), str) and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", raw["region"]):
+            changes["region"] = raw["region"]
+        if isinstance(tag, str) and isinstance(digest, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            changes["captured_digests"] = {tag: digest}
     if tag and labels:
         changes["image_labels"] = {tag: dict(labels)}
     if migration_command:
@@ -291,16 +336,6 @@ def _release_labels(migrations: Path) -> dict[str, str]:
         return {}
 
 
-def _as_built_here(event: dict[str, Any], digests: Mapping[str, str]) -> dict[str, Any]:
-    """The push event, its digest the one of the image built from this folder (labels make the image
-    config, and so the digest, depend on the migrations; the event's own digest names another build)."""
-    detail = event.get("detail")
-    tag = detail.get("image-tag") if isinstance(detail, dict) else None
-    if not isinstance(detail, dict) or not isinstance(tag, str) or tag not in digests:
-        return event
-    return {**event, "detail": {**detail, "image-digest": digests[tag]}}
-
-
 def _safe_url(url: str) -> str:
     """host:port/database of a URL, never its password."""
     parts = urlsplit(url)
@@ -374,6 +409,11 @@ def rehearse(
     spec = world_spec(raw_input, parameters, migrate_command, labels)
     validate_input(raw_input, parameters, spec)
     if on_note:
+        if is_ecr_event(raw_input) and "RepositoryName" not in parameters:
+            on_note(
+                f"the stack is shaped from the event: repository {spec.repository}, account {spec.account}, "
+                f"region {spec.region}; pass --config-env ENV to check the push against your stack's parameters"
+            )
         _describe(plan, parameters, on_note)
         expected = labels.get(EXPECTED_MIGRATION_LABEL)
         on_note(
@@ -436,7 +476,7 @@ def rehearse(
 
             if is_ecr_event(raw_input):
                 # started as the stack's EventBridge rule starts it: matched, and named by "AWS"
-                delivered = emulator.deliver(_as_built_here(raw_input, emulator.world.digests))
+                delivered = emulator.deliver(raw_input)
                 if delivered is None:
                     raise UsageError(
                         "the stack's trigger rule does not match this event "

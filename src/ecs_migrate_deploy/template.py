@@ -7,7 +7,7 @@
 - `resolve(value, params, conditions)`: evaluate the intrinsics whose result depends only on parameter
   values (and on values the caller supplies for resources): Ref, Fn::GetAtt (looked up in `params`
   as "Logical.Attr"), Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition, Fn::Join, Fn::Sub,
-  Fn::Select. Anything else raises `UnresolvableIntrinsic`: this is not a CloudFormation engine.
+  Fn::Select, Fn::Split. Anything else raises `UnresolvableIntrinsic`: this is not a CloudFormation engine.
 """
 
 from __future__ import annotations
@@ -308,6 +308,14 @@ class _Resolver:
     def fn_join(self, arg: Any) -> str:
         delimiter, items = self._args("Join", arg, 2)
         return str(delimiter).join(_as_parameter_string(v) for v in self._list(items))
+
+    def fn_split(self, arg: Any) -> list[str]:
+        """CloudFormation's Fn::Split: [delimiter, source string] -> the parts, empty ones kept."""
+        delimiter, source = self._args("Split", arg, 2)
+        text = self.value(source)
+        if not isinstance(text, str):
+            raise UnresolvableIntrinsic(f"Fn::Split takes a string to split, got {text!r}")
+        return text.split(str(self.value(delimiter)))
 
     def fn_select(self, arg: Any) -> Any:
         index, items = self._args("Select", arg, 2)

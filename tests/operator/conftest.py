@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from ecs_migrate_deploy.emulation.engine import MOTO_CONFIG, Emulator, ExecutionReport
-from ecs_migrate_deploy.emulation.moto_seams import TaskRunner
+from ecs_migrate_deploy.emulation.moto_seams import RolloutPolicy, TaskRunner
 from ecs_migrate_deploy.emulation.world import DbSecret, World, WorldSpec
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 from tests.conftest import ScratchDatabase
@@ -51,6 +51,7 @@ _STACK_TEMPLATE: dict[str, Any] = {
         "ClusterName": {"Type": "String"},
         "ServiceNames": {"Type": "String"},
         "AllowSkipSnapshot": {"Type": "String"},
+        "RepositoryName": {"Type": "String"},
     },
     "Resources": {"Anchor": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
 }
@@ -117,10 +118,24 @@ class OperatorStack:
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
 
-    def cli(self, *args: str, stack: bool = True, timeout: float = 120) -> CliResult:
+    def cli(self, *args: str, stack: bool = True, timeout: float = 120, env: dict[str, str] | None = None) -> CliResult:
         """`python -m ecs_migrate_deploy.cli ARGS --stack-name S --region R`, as a user runs it."""
+        done = subprocess.run(**self._command(args, stack, env), capture_output=True, text=True, timeout=timeout)
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+    def spawn(self, *args: str, stack: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """The same command, started and left running (stdout and stderr piped, line-buffered text)."""
+        return subprocess.Popen(
+            **self._command(args, stack, env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+
+    def _command(self, args: tuple[str, ...], stack: bool, env: dict[str, str] | None) -> dict[str, Any]:
         extra = ["--stack-name", STACK_NAME, "--region", REGION] if stack else []
-        env = {
+        environment = {
             "PATH": os.environ["PATH"],
             "HOME": str(self.cwd),
             "AWS_ENDPOINT_URL": self.server.url,
@@ -130,16 +145,53 @@ class OperatorStack:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.cwd / "no-aws-credentials"),
             "COLUMNS": "220",
             "PYTHONIOENCODING": "utf-8",
+            **(env or {}),
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "ecs_migrate_deploy.cli", *args, *extra],
-            cwd=self.cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+        return {
+            "args": [sys.executable, "-m", "ecs_migrate_deploy.cli", *args, *extra],
+            "cwd": self.cwd,
+            "env": environment,
+        }
+
+    def add_stack(self, name: str, *, cluster: str, repository: str | None = None) -> str:
+        """A second stand-in stack in the same account (e.g. dev beside this prod): its own deployments
+        table (the key schema of the world's) for `cluster`, the given repository (default: the world's).
+
+        Only its table is its own: its outputs name the world's state machine and topic, which the
+        commands reading another stack's records (`promote --from-stack`) never touch. Returns the
+        table's name; put records in it with `put_record`.
+        """
+        dynamodb = self.client("dynamodb")
+        table = f"{name}-deployments"
+        schema = dynamodb.describe_table(TableName=self.world.table_name)["Table"]
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=schema["KeySchema"],
+            AttributeDefinitions=schema["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
         )
-        return CliResult(done.returncode, done.stdout, done.stderr)
+        _register_stack(
+            self.emulator,
+            name,
+            outputs={
+                "StateMachineArn": self.world.state_machine_arn,
+                "TopicArn": self.world.topic_arn,
+                "TableName": table,
+            },
+            parameters={
+                "ClusterName": cluster,
+                "ServiceNames": ",".join(self.world.spec.services),
+                "AllowSkipSnapshot": "false",
+                "RepositoryName": repository or self.world.repository_name,
+            },
+        )
+        return table
+
+    def put_record(self, table: str, cluster: str, record: dict[str, Any]) -> None:
+        """A deployment record written by the Record function's own writer (deploy_pipeline.aws.table)."""
+        from deploy_pipeline.aws.table import put_record
+
+        put_record(table, cluster, record, [service["name"] for service in record.get("services", [])])
 
     def run(self, execution_input: dict[str, Any], name: str) -> ExecutionReport:
         """An execution started directly (to set the scene), waited for."""
@@ -181,12 +233,26 @@ class OperatorStack:
 StackFactory = Callable[..., OperatorStack]
 
 
+def _register_stack(emulator: Emulator, name: str, outputs: dict[str, str], parameters: dict[str, str]) -> None:
+    """The stand-in CloudFormation stack the CLI finds by name, as `sam deploy` would leave it."""
+    emulator.client("cloudformation").create_stack(
+        StackName=name,
+        TemplateBody=json.dumps({**_STACK_TEMPLATE, "Outputs": {k: {"Value": v} for k, v in outputs.items()}}),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+
+
 @pytest.fixture
 def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_path: Path) -> Iterator[StackFactory]:
     """Reset the server, build the world through it, and register the stack the CLI discovers."""
     emulators: list[Emulator] = []
 
-    def build(*, task_runner: TaskRunner | None = None, parameters: dict[str, str] | None = None) -> OperatorStack:
+    def build(
+        *,
+        task_runner: TaskRunner | None = None,
+        parameters: dict[str, str] | None = None,
+        rollout_policy: RolloutPolicy | None = None,
+    ) -> OperatorStack:
         _post(f"{moto_server.url}/moto-api/reset")
         spec = replace(
             WorldSpec(),
@@ -204,6 +270,7 @@ def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_p
         emulator = Emulator(
             spec,
             task_runner=runner,
+            rollout_policy=rollout_policy,
             parameters={"DbSslMode": "disable", **(parameters or {})},
             extra_env={"POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},
             endpoint_url=moto_server.url,
@@ -212,23 +279,20 @@ def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_p
         emulators.append(emulator)
         world = emulator.world
         env = world.env()
-        emulator.client("cloudformation").create_stack(
-            StackName=STACK_NAME,
-            TemplateBody=json.dumps(
-                {
-                    **_STACK_TEMPLATE,
-                    "Outputs": {
-                        "StateMachineArn": {"Value": world.state_machine_arn},
-                        "TopicArn": {"Value": world.topic_arn},
-                        "TableName": {"Value": world.table_name},
-                    },
-                }
-            ),
-            Parameters=[
-                {"ParameterKey": "ClusterName", "ParameterValue": env["CLUSTER_NAME"]},
-                {"ParameterKey": "ServiceNames", "ParameterValue": env["SERVICE_NAMES"]},
-                {"ParameterKey": "AllowSkipSnapshot", "ParameterValue": env["ALLOW_SKIP_SNAPSHOT"]},
-            ],
+        _register_stack(
+            emulator,
+            STACK_NAME,
+            outputs={
+                "StateMachineArn": world.state_machine_arn,
+                "TopicArn": world.topic_arn,
+                "TableName": world.table_name,
+            },
+            parameters={
+                "ClusterName": env["CLUSTER_NAME"],
+                "ServiceNames": env["SERVICE_NAMES"],
+                "AllowSkipSnapshot": env["ALLOW_SKIP_SNAPSHOT"],
+                "RepositoryName": env["REPOSITORY_NAME"],
+            },
         )
         return OperatorStack(emulator, scratch_database, moto_server, tmp_path)
 

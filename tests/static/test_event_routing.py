@@ -98,3 +98,12 @@ def test_other_sources_and_detail_types_are_ignored() -> None:
     pattern = rule_pattern()
     assert not matches(pattern, {**ECR_PUSH, "source": "custom.ecr"})
     assert not matches(pattern, {**ECR_PUSH, "detail-type": "ECR Image Scan"})
+
+
+def test_exact_trigger_tags_replace_the_prefix_filter() -> None:
+    pattern = rule_pattern(TriggerTags="latest,develop")
+    assert pattern["detail"]["image-tag"] == ["latest", "develop"]
+    assert matches(pattern, event(**{"image-tag": "latest"}))
+    assert matches(pattern, event(**{"image-tag": "develop"}))
+    assert not matches(pattern, event(**{"image-tag": "v1.2.3"}))
+    assert not matches(pattern, event(**{"image-tag": "latest-2"}))

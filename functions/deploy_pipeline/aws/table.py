@@ -5,6 +5,8 @@ Keys (pk / sk):
 - `DEPLOYMENTS#<cluster>` / `<started_at>#<deployment_id>`: the record of every execution.
 - `SERVICE#<cluster>/<service>` / `CURRENT`: the last successful deployment of a service.
 - `BASELINE#<deployment_id>` / `FINGERPRINT`: the schema fingerprint taken before the migration.
+- `SUCCEEDED#<image digest>` / `<cluster>#<deployment_id>`: one per Succeeded deployment of an image,
+  so another stack (RequireSucceededIn: prod reading dev's table) finds one with a Query on its digest.
 """
 
 from __future__ import annotations
@@ -131,6 +133,18 @@ def put_record(table: str, cluster: str, record: dict[str, Any], services: list[
     dynamodb.put_item(TableName=table, Item=item)
     if record["outcome"] not in ("Succeeded", "NoOp"):
         return
+    if record["outcome"] == "Succeeded" and record.get("image_digest"):
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": succeeded_key(str(record["image_digest"]))},
+                "sk": {"S": f"{cluster}#{record['deployment_id']}"},
+                "deployment_id": {"S": record["deployment_id"]},
+                "cluster": {"S": cluster},
+                "image_tag": {"S": str(record.get("image_tag") or "")},
+                "finished_at": {"S": str(record["finished_at"])},
+            },
+        )
     requested_at = str(record.get("requested_at") or record["started_at"])
     for service in services:
         current: dict[str, Any] = {
@@ -150,6 +164,25 @@ def put_record(table: str, cluster: str, record: dict[str, Any], services: list[
             dynamodb.put_item(**current)
         except dynamodb.exceptions.ConditionalCheckFailedException:
             continue  # a newer request is the current one
+
+
+def succeeded_key(digest: str) -> str:
+    """The Succeeded deployments of one image digest, in any cluster of the stack (sort key `<cluster>#<id>`)."""
+    return f"SUCCEEDED#{digest}"
+
+
+def succeeded_deployment(table: str, digest: str) -> dict[str, str] | None:
+    """A Succeeded deployment of `digest` recorded in `table` (deployment id, cluster, when), or None."""
+    page = clients.dynamodb().query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": succeeded_key(digest)}},
+        Limit=1,
+    )
+    items = page.get("Items") or []
+    if not items:
+        return None
+    return {key: value["S"] for key, value in items[0].items() if "S" in value}
 
 
 def _record_key(cluster: str, record: dict[str, Any]) -> dict[str, Any]:

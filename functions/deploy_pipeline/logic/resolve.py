@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from deploy_pipeline.aws import ecr, ecs, rds
-from deploy_pipeline.errors import ConfigurationError, InvalidInput
+from deploy_pipeline.aws import ecr, ecs, rds, table
+from deploy_pipeline.errors import ConfigurationError, InvalidInput, NotPromoted
 from deploy_pipeline.logic import migration_labels
 from deploy_pipeline.logic.identifiers import safe_deployment_id
 from deploy_pipeline.models.inputs import EcrPushEvent, ManualInput, ManualOptions, is_ecr_event
@@ -80,7 +81,7 @@ def parse_request(raw: Any, settings: Settings) -> tuple[Trigger, str | None, st
                 f"this stack deploys {settings.repository_name!r}"
             )
         tag = event.detail.image_tag
-        if tag is not None and not tag_allowed(tag, settings.tag_prefix):
+        if tag is not None and not tag_allowed(tag, settings.tag_prefix, settings.trigger_tags):
             raise InvalidInput(f"tag {tag!r} is filtered out by this stack's tag filter ({tag_filter_text(settings)})")
         return "ecr-push", tag, event.detail.image_digest, ManualOptions()
     if not isinstance(raw, dict):
@@ -101,12 +102,17 @@ def parse_request(raw: Any, settings: Settings) -> tuple[Trigger, str | None, st
     return "manual", manual.image_tag, manual.image_digest, manual.options
 
 
-def tag_allowed(tag: str, prefix: str | None) -> bool:
-    """The same rule as the EventBridge pattern: the prefix if one is set, else anything but `latest`."""
+def tag_allowed(tag: str, prefix: str | None, exact: Sequence[str] = ()) -> bool:
+    """The same rule as the EventBridge pattern: the exact tags if any are set, else the prefix if one
+    is set, else anything but `latest`."""
+    if exact:
+        return tag in exact
     return tag.startswith(prefix) if prefix else tag != "latest"
 
 
 def tag_filter_text(settings: Settings) -> str:
+    if settings.trigger_tags:
+        return f"exact tags {', '.join(repr(t) for t in settings.trigger_tags)}"
     return f"prefix {settings.tag_prefix!r}" if settings.tag_prefix else "every tag except 'latest'"
 
 
@@ -143,6 +149,27 @@ def expectation_for(image: ImageRef, options: ManualOptions) -> MigrationExpecta
     return migration_labels.expectation(labels, unreadable, options.expected_migration)
 
 
+def require_promoted(image: ImageRef, table_name: str) -> None:
+    """NotPromoted unless `image` has a Succeeded deployment in the stack whose table is `table_name`
+    (RequireSucceededIn: prod takes only what dev deployed). A rollback is exempt: it returns to an
+    image this stack ran. The read is one Query on the digest (the `SUCCEEDED#<digest>` items Record
+    writes); a table that cannot be read is a ConfigurationError, never a pass."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        found = table.succeeded_deployment(table_name, image.digest)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "?")
+        raise ConfigurationError(f"RequireSucceededIn: the table {table_name!r} cannot be read ({code})") from None
+    except BotoCoreError as exc:
+        raise ConfigurationError(f"RequireSucceededIn: the table {table_name!r} cannot be read ({exc})") from None
+    if found is None:
+        raise NotPromoted(
+            f"{image.repository}@{image.digest} has no Succeeded deployment in {table_name!r} (RequireSucceededIn): "
+            "deploy it there first, or promote what that stack deployed (`ecs-migrate-deploy promote`)"
+        )
+
+
 def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
     trigger, tag, digest, options = parse_request(start.input, settings)
     repository_uri = ecr.repository_uri(settings.repository_name)
@@ -153,6 +180,8 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
         digest=image.digest,
         tag=tag or (image.tags[0] if image.tags else None),
     )
+    if settings.require_succeeded_in and not options.rollback:
+        require_promoted(image_ref, settings.require_succeeded_in)
     services = ecs.describe_services(settings.cluster_name, settings.service_names)
     refuse_other_deployment_controllers(services)
     running_new_image = 0

@@ -158,6 +158,11 @@ class WorldSpec:
     # tag -> the labels its image config carries (`docker build --label`), e.g. from
     # `ecs_migrate_deploy.image_labels.labels_for(folder)`; a tag not listed has none.
     image_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # tag -> the digest a captured push event names. The stand-in image is stored under that digest
+    # (ECR computes a digest from the manifest's bytes, and an image is found by it; the image a team
+    # pushed is not here, so the emulated one takes its place under its name: moto's PutImage keeps
+    # the imageDigest it is given). Everything read through the image (its config, labels) is ours.
+    captured_digests: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def registry(self) -> str:
@@ -405,9 +410,12 @@ def upload_blob(ecr: Any, repository: str, data: bytes) -> str:
     )
 
 
-def _put_manifest(ecr: Any, repository: str, manifest: str, media_type: str, tag: str | None) -> str:
-    """PutImage with the digest ECR computes: sha256 of the manifest bytes as pushed."""
-    digest = "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
+def _put_manifest(
+    ecr: Any, repository: str, manifest: str, media_type: str, tag: str | None, stored_as: str | None = None
+) -> str:
+    """PutImage with the digest ECR computes: sha256 of the manifest bytes as pushed (or `stored_as`,
+    a captured event's digest: see WorldSpec.captured_digests)."""
+    digest = stored_as or "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
     response = ecr.put_image(
         repositoryName=repository,
         imageManifest=manifest,
@@ -426,6 +434,7 @@ def put_image(
     labels: Mapping[str, str] | None = None,
     *,
     layout: ImageLayout = "docker",
+    stored_as: str | None = None,
 ) -> str:
     """Push an image as `docker push` does: its config blob, then its manifest; returns the digest.
 
@@ -437,7 +446,8 @@ def put_image(
         config = image_config(seed, labels)
         upload_blob(ecr, repository, config)
         media_type = OCI_MANIFEST_MEDIA_TYPE if layout == "oci" else MANIFEST_MEDIA_TYPE
-        return _put_manifest(ecr, repository, image_manifest(seed, config, oci=layout == "oci"), media_type, tag)
+        manifest = image_manifest(seed, config, oci=layout == "oci")
+        return _put_manifest(ecr, repository, manifest, media_type, tag, stored_as)
     entries: list[dict[str, Any]] = []
     for architecture, platform_labels in (("unknown", None), ("amd64", labels), ("arm64", labels)):
         config = image_config(f"{seed}/{architecture}", platform_labels, architecture)
@@ -455,7 +465,7 @@ def put_image(
             entry["annotations"] = {"vnd.docker.reference.type": "attestation-manifest"}
         entries.append(entry)
     index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX_MEDIA_TYPE, "manifests": entries}, indent=3)
-    return _put_manifest(ecr, repository, index, OCI_INDEX_MEDIA_TYPE, tag)
+    return _put_manifest(ecr, repository, index, OCI_INDEX_MEDIA_TYPE, tag, stored_as)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -696,7 +706,12 @@ def build_world(spec: WorldSpec | None = None) -> World:
     # Images.
     ecr = client("ecr")
     repository_uri = ecr.create_repository(repositoryName=spec.repository)["repository"]["repositoryUri"]
-    digests = {tag: put_image(ecr, spec.repository, tag, tag, spec.image_labels.get(tag)) for tag in spec.image_tags}
+    digests = {
+        tag: put_image(
+            ecr, spec.repository, tag, tag, spec.image_labels.get(tag), stored_as=spec.captured_digests.get(tag)
+        )
+        for tag in spec.image_tags
+    }
 
     # Roles.
     task_role_arn = _role(iam, f"{spec.cluster}-task", "ecs-tasks.amazonaws.com")

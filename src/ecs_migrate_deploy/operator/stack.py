@@ -6,7 +6,6 @@ parameters give the cluster and services the records are keyed by.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,24 +14,19 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ecs_migrate_deploy.operator import OperatorError
+from ecs_migrate_deploy.samconfig import SAMCONFIG, SamConfigError, deploy_parameters
 
 REQUIRED_OUTPUTS = ("StateMachineArn", "TopicArn", "TableName")
-SAMCONFIG = Path("samconfig.toml")
 
 
 def default_stack_name(config_env: str = "default", config_file: Path = SAMCONFIG) -> str:
     """The stack `sam deploy --config-env <env>` would deploy, so both tools agree without a flag."""
     try:
-        config = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise OperatorError(f"no --stack-name given and no {config_file} in this directory") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise OperatorError(f"{config_file} is not valid TOML: {exc}") from None
-    tables = config.get(config_env) or {}
-    for command in ("deploy", "global"):
-        name = ((tables.get(command) or {}).get("parameters") or {}).get("stack_name")
-        if isinstance(name, str) and name:
-            return name
+        name = deploy_parameters(config_env, config_file).get("stack_name")
+    except SamConfigError as exc:
+        raise OperatorError(f"no --stack-name given and {exc}") from None
+    if isinstance(name, str) and name:
+        return name
     raise OperatorError(f"no --stack-name given and no stack_name in {config_file} [{config_env}.deploy.parameters]")
 
 
@@ -50,6 +44,11 @@ class Stack:
     @property
     def cluster(self) -> str:
         return self._parameter("ClusterName")
+
+    @property
+    def repository(self) -> str:
+        """The ECR repository whose pushes the stack deploys (parameter `RepositoryName`)."""
+        return self._parameter("RepositoryName")
 
     @property
     def services(self) -> list[str]:

@@ -85,3 +85,12 @@ def test_deployment_id_is_safe_for_ecs_and_rds() -> None:
     # cleaned, plus a hash of the original name (tests/hardening/test_identifiers.py: no collisions)
     assert safe_deployment_id("manual_v1.2.3__2026").startswith("manual-v1-2-3-2026-")
     assert safe_deployment_id("___").startswith("deployment-")
+
+
+def test_exact_trigger_tags_match_the_event_rule() -> None:
+    assert tag_allowed("latest", None, ["latest"]) and not tag_allowed("v1", None, ["latest"])
+    with pytest.raises(InvalidInput, match="exact tags 'latest', 'develop'"):
+        parse_request(ecr_event(**{"image-tag": "v1"}), stack_settings(trigger_tags="latest,develop"))
+    assert parse_request(ecr_event(**{"image-tag": "develop"}), stack_settings(trigger_tags="latest,develop"))[1] == (
+        "develop"
+    )
