@@ -36,9 +36,6 @@ lint: install
 typecheck: install
 	$(BIN)/mypy functions/ src/
 
-static: install
-	$(BIN)/python -m pytest -q tests/static
-
 # checkov pins packages the main venv also needs at other versions: it gets a venv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -50,17 +47,23 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 	$(CHECKOV_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
 	@touch $@
 
-test: install $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
-	$(BIN)/python tests/check_postgres.py
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy functions/ src/
-	@# checkov on the template as written, then as deployed (SAM's transform makes the IAM roles);
-	@# a failed check fails the build, a skip needs an inline reason in template.yaml's Metadata.
+# The template and the ASL, without running anything: their tests (cfn-lint, sam validate, asl-validator,
+# conventions), then checkov on the template as written and as deployed (SAM's transform makes the IAM
+# roles); a failed check fails the build, a skip needs an inline reason in template.yaml's Metadata.
+static: install $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+	$(BIN)/python -m pytest -q tests/static
 	$(CHECKOV) -f template.yaml
 	@out=$$(mktemp -d) && $(BIN)/python tests/hardening/sam_translation.py $$out/template.json \
 	  && $(CHECKOV) -f $$out/template.json; status=$$?; rm -rf $$out; exit $$status
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
+
+unit integration workflow: install
+	$(BIN)/python tests/check_postgres.py
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests/$@
+
+# Everything: lint, types and the static checks first, then every other test on two workers.
+test: lint typecheck static
+	$(BIN)/python tests/check_postgres.py
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests --ignore=tests/static
 
 demo: install
 	$(BIN)/ecs-migrate-deploy rehearse --migrations examples/shop

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,12 +108,15 @@ def test_named_errors_are_error_classes_of_the_code(path: Path) -> None:
     classes = {name for name, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, Exception)}
     unknown = set()
     for name, state in _states(path):
-        for handler in [*state.get("Retry", []), *state.get("Catch", [])]:
-            for error in handler.get("ErrorEquals", []):
-                if error.startswith(("States.", "Lambda.", "Sandbox.")):  # AWS's own error names
-                    continue
-                if error not in classes:
-                    unknown.add(f"{name}: {error}")
+        named = [
+            e for handler in [*state.get("Retry", []), *state.get("Catch", [])] for e in handler.get("ErrorEquals", [])
+        ]
+        named += _expected_errors(state)
+        for error in named:
+            if error.startswith(("States.", "Lambda.", "Sandbox.")):  # AWS's own error names
+                continue
+            if error not in classes:
+                unknown.add(f"{name}: {error}")
     assert not unknown, f"errors the ASL names that deploy_pipeline.errors does not define: {sorted(unknown)}"
 
 
@@ -132,3 +136,71 @@ def test_a_timed_out_invocation_is_retried_and_never_overlaps_a_running_one(path
         assert {"Lambda.Unknown", "Sandbox.Timedout", "States.Timeout"} <= retried, name
         function = state["Resource"].removeprefix("${").removesuffix("Arn}")
         assert state["TimeoutSeconds"] > timeouts[function], name
+
+
+def _expected_errors(state: dict[str, Any]) -> list[str]:
+    """The error names a state's Comment lists as expected ("Expected errors: A, B (…)")."""
+    found = re.search(r"Expected errors: ([A-Za-z, ]+) \(", state.get("Comment", ""))
+    return [name.strip() for name in found.group(1).split(",")] if found else []
+
+
+@pytest.mark.parametrize("path", ASL_PATHS, ids=lambda p: p.name)
+def test_a_named_catcher_routes_differently_from_the_catchers_after_it(path: Path) -> None:
+    """A catcher naming errors with the same Next and ResultPath as the catch-all after it tells the
+    reader those errors are handled differently when they are not: the names go in the Comment."""
+    for name, state in _states(path):
+        routes = [(catcher.get("Next"), catcher.get("ResultPath")) for catcher in state.get("Catch", [])]
+        assert len(routes) == len(set(routes)), f"{name}: catchers with the same Next and ResultPath: {routes}"
+
+
+# Retriers beyond the transient ones every Task shares, with why.
+EXTRA_RETRIERS = {
+    # The lock is never released while a migration task still stops: wait for it (about 5 minutes).
+    "ReleaseLock": {"MigrationTaskStillRunning"},
+}
+
+
+@pytest.mark.parametrize("path", ASL_PATHS, ids=lambda p: p.name)
+def test_every_task_retries_transient_errors_the_same_way(path: Path) -> None:
+    tasks = {name: state for name, state in _states(path) if state.get("Type") == "Task"}
+    shared = [
+        retrier
+        for retrier in next(iter(tasks.values()))["Retry"]
+        if retrier["ErrorEquals"] != ["MigrationTaskStillRunning"]
+    ]
+    for name, state in tasks.items():
+        retriers = state["Retry"]
+        assert retriers[: len(shared)] == shared, f"{name}: its transient retriers differ from the others'"
+        extra = {error for retrier in retriers[len(shared) :] for error in retrier["ErrorEquals"]}
+        assert extra == EXTRA_RETRIERS.get(name, set()), f"{name}: retriers beyond the shared ones: {sorted(extra)}"
+
+
+# Where each Task's failure goes: before anything changed, straight to the record; once the migration
+# may have started, through the rollback; a failed rollback is recorded as such; the record and the
+# lock release never stop the execution.
+CATCH_ROUTES = {
+    "Resolve": ("RecordOutcome", "$.error"),
+    "AcquireLock": ("RecordOutcome", "$.error"),
+    "StartSnapshot": ("RecordOutcome", "$.error"),
+    "CheckSnapshot": ("RecordOutcome", "$.error"),
+    "CaptureBaseline": ("RecordOutcome", "$.error"),
+    "StartMigration": ("StartRollback", "$.error"),
+    "CheckMigration": ("StartRollback", "$.error"),
+    "Verify": ("StartRollback", "$.error"),
+    "StartRollout": ("StartRollback", "$.error"),
+    "CheckRollout": ("StartRollback", "$.error"),
+    "StartRollback": ("RecordOutcome", "$.rollback_error"),
+    "CheckRollback": ("RecordOutcome", "$.rollback_error"),
+    "RecordOutcome": ("ReleaseLock", "$.record_error"),
+    "ReleaseLock": ("Finish", "$.release_error"),
+}
+
+
+def test_every_failure_goes_where_the_design_says() -> None:
+    states = _definition(ROOT / "statemachine" / "deploy.asl.json")["States"]
+    routes = {
+        name: (state["Catch"][0]["Next"], state["Catch"][0]["ResultPath"])
+        for name, state in states.items()
+        if state.get("Type") == "Task"
+    }
+    assert routes == CATCH_ROUTES

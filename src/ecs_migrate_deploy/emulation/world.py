@@ -21,7 +21,7 @@ import os
 import re
 import uuid
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -678,23 +678,82 @@ def _dummy_zip() -> bytes:
 
 
 def build_world(spec: WorldSpec | None = None) -> World:
-    """Create every resource of `spec` through boto3 (inside an active mock_aws)."""
+    """Create every resource of `spec` through boto3 (inside an active mock_aws), step by step: the
+    network, the images, the roles, the database and its secret, the services, the stack's own
+    resources (table, topic, outcome captures), its functions, and last the state machine."""
     spec = spec or WorldSpec()
     if spec.initial_tag not in spec.image_tags:
         raise ValueError(f"initial_tag {spec.initial_tag!r} is not among image_tags {list(spec.image_tags)}")
-    region = spec.region
 
     def client(service: str) -> Any:
-        return aws_client(service, region)
+        return aws_client(service, spec.region)
 
     template = _template_module().load_template(spec.template_path) if spec.template_path else None
-    iam, ec2 = client("iam"), client("ec2")
+    vpc_id, subnet_ids, security_group_id = _network(client("ec2"), spec)
+    repository_uri, digests = _images(client("ecr"), spec)
+    roles = _roles(client("iam"), spec)
+    db_arn, secret_arn = _database(client("rds"), client("secretsmanager"), spec)
+    network = _network_configuration(subnet_ids, security_group_id)
+    cluster_arn, task_definition_arns, service_arns = _services(
+        client("ecs"), client("logs"), spec, repository_uri, roles, network
+    )
+    stack = _stack_resources(client, spec)
+    definition_text = _load_asl(spec)
+    declared = template_functions(template)
+    handlers, function_arns = _functions(client("lambda"), spec, template, declared, definition_text, roles)
 
-    # Network: the VPC needs DNS hostnames or moto's RunTask crashes on the ENI's DNS name.
+    world = World(
+        spec=spec,
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        security_group_id=security_group_id,
+        repository_name=spec.repository,
+        repository_uri=repository_uri,
+        digests=digests,
+        cluster_name=spec.cluster,
+        cluster_arn=cluster_arn,
+        service_arns=service_arns,
+        task_definition_arns=task_definition_arns,
+        task_role_arn=roles["task"],
+        execution_role_arn=roles["execution"],
+        db_kind=spec.db_kind,
+        db_identifier=spec.db_identifier,
+        db_arn=db_arn,
+        secret_arn=secret_arn,
+        table_name=spec.table_name,
+        topic_arn=stack["topic_arn"],
+        notifications_queue_url=stack["notifications_queue_url"],
+        events_queue_url=stack["events_queue_url"],
+        event_rule_arn=stack["event_rule_arn"],
+        lambda_role_arn=roles["functions"],
+        function_arns=function_arns,
+        function_handlers=handlers,
+        state_machine_arn=f"arn:aws:states:{spec.region}:{spec.account}:stateMachine:{spec.state_machine_name}",
+        state_machine_role_arn=roles["states"],
+        definition={},
+        template=template,
+    )
+    values = world._world_values()
+    world._env = compute_environment(spec, template, values)
+    for logical_id in function_arns:
+        function_env = dict(world._env)
+        function_env.update(_function_environment(declared.get(logical_id, {}), template, spec, values))
+        client("lambda").update_function_configuration(FunctionName=logical_id, Environment={"Variables": function_env})
+
+    world.definition = substitute_definition(definition_text, template, values, spec)
+    world.state_machine_arn = client("stepfunctions").create_state_machine(
+        name=spec.state_machine_name, definition=json.dumps(world.definition), roleArn=roles["states"]
+    )["stateMachineArn"]
+    return world
+
+
+def _network(ec2: Any, spec: WorldSpec) -> tuple[str, list[str], str]:
+    """(VPC, two subnets, the tasks' security group). The VPC needs DNS hostnames or moto's RunTask
+    crashes on the ENI's DNS name."""
     vpc_id = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     subnet_ids = [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"][
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"{spec.region}{az}")["Subnet"][
             "SubnetId"
         ]
         for i, az in ((1, "a"), (2, "b"))
@@ -702,9 +761,11 @@ def build_world(spec: WorldSpec | None = None) -> World:
     security_group_id = ec2.create_security_group(
         GroupName=f"{spec.cluster}-tasks", Description="emulated service tasks", VpcId=vpc_id
     )["GroupId"]
+    return vpc_id, subnet_ids, security_group_id
 
-    # Images.
-    ecr = client("ecr")
+
+def _images(ecr: Any, spec: WorldSpec) -> tuple[str, dict[str, str]]:
+    """(repository URI, tag -> digest): the repository and its pushed images."""
     repository_uri = ecr.create_repository(repositoryName=spec.repository)["repository"]["repositoryUri"]
     digests = {
         tag: put_image(
@@ -712,15 +773,21 @@ def build_world(spec: WorldSpec | None = None) -> World:
         )
         for tag in spec.image_tags
     }
+    return str(repository_uri), digests
 
-    # Roles.
-    task_role_arn = _role(iam, f"{spec.cluster}-task", "ecs-tasks.amazonaws.com")
-    execution_role_arn = _role(iam, f"{spec.cluster}-task-execution", "ecs-tasks.amazonaws.com")
-    lambda_role_arn = _role(iam, f"{spec.stack_name}-functions", "lambda.amazonaws.com")
-    states_role_arn = _role(iam, f"{spec.stack_name}-states", "states.amazonaws.com")
 
-    # Database and its secret.
-    rds = client("rds")
+def _roles(iam: Any, spec: WorldSpec) -> dict[str, str]:
+    """The tasks' roles and the stack's (functions, state machine), by what they are for."""
+    return {
+        "task": _role(iam, f"{spec.cluster}-task", "ecs-tasks.amazonaws.com"),
+        "execution": _role(iam, f"{spec.cluster}-task-execution", "ecs-tasks.amazonaws.com"),
+        "functions": _role(iam, f"{spec.stack_name}-functions", "lambda.amazonaws.com"),
+        "states": _role(iam, f"{spec.stack_name}-states", "states.amazonaws.com"),
+    }
+
+
+def _database(rds: Any, secretsmanager: Any, spec: WorldSpec) -> tuple[str, str]:
+    """(database ARN, secret ARN): the instance, or the Aurora cluster with its writer, and its secret."""
     if spec.db_kind == "instance":
         db_arn = rds.create_db_instance(
             DBInstanceIdentifier=spec.db_identifier,
@@ -753,14 +820,18 @@ def build_world(spec: WorldSpec | None = None) -> World:
             DBInstanceClass=spec.aurora_writer_class,
             Engine="aurora-postgresql",
         )
-    secret_arn = client("secretsmanager").create_secret(
+    secret_arn = secretsmanager.create_secret(
         Name=spec.secret_name, SecretString=spec.db_secret.as_json(rds_managed=spec.rds_managed_secret)
     )["ARN"]
+    return str(db_arn), str(secret_arn)
 
-    # Cluster, task definitions (image by tag, as users commonly have), services at steady state.
-    ecs, logs = client("ecs"), client("logs")
+
+def _services(
+    ecs: Any, logs: Any, spec: WorldSpec, repository_uri: str, roles: Mapping[str, str], network: dict[str, Any]
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(cluster ARN, service -> task definition ARN, service -> service ARN): the cluster, a task
+    definition per service (image by tag, as users commonly have), services at steady state."""
     cluster_arn = ecs.create_cluster(clusterName=spec.cluster)["cluster"]["clusterArn"]
-    network = _network_configuration(subnet_ids, security_group_id)
     task_definition_arns: dict[str, str] = {}
     service_arns: dict[str, str] = {}
     system_tags = {k: v for k, v in spec.task_definition_tags.items() if k.lower().startswith("aws:")}
@@ -776,7 +847,7 @@ def build_world(spec: WorldSpec | None = None) -> World:
             "environment": [{"name": k, "value": v} for k, v in spec.container_environment.items()],
             "logConfiguration": {
                 "logDriver": "awslogs",
-                "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": "ecs"},
+                "options": {"awslogs-group": log_group, "awslogs-region": spec.region, "awslogs-stream-prefix": "ecs"},
             },
         }
         if spec.container_secrets:
@@ -787,46 +858,56 @@ def build_world(spec: WorldSpec | None = None) -> World:
             requiresCompatibilities=["FARGATE"],
             cpu=spec.task_cpu,
             memory=spec.task_memory,
-            taskRoleArn=task_role_arn,
-            executionRoleArn=execution_role_arn,
+            taskRoleArn=roles["task"],
+            executionRoleArn=roles["execution"],
             containerDefinitions=[container],
             **({"tags": [{"key": k, "value": v} for k, v in user_tags.items()]} if user_tags else {}),
             **spec.task_definition_fields,
         )["taskDefinition"]["taskDefinitionArn"]
         if system_tags:
-            moto_seams.set_system_tags(spec.account, region, task_definition_arns[service], system_tags)
-        service_arns[service] = ecs.create_service(
-            cluster=spec.cluster,
-            serviceName=service,
-            # CreateService's model doc: "A task definition must be specified if the service uses either the
-            # ECS or CODE_DEPLOY deployment controllers" (an EXTERNAL service's belong to its task sets).
-            **({} if spec.deployment_controller == "EXTERNAL" else {"taskDefinition": task_definition_arns[service]}),
-            desiredCount=spec.desired_count,
-            launchType="FARGATE",
-            networkConfiguration=network,
-            deploymentController={"type": spec.deployment_controller},
-            deploymentConfiguration={
-                "deploymentCircuitBreaker": {"enable": True, "rollback": spec.circuit_breaker_rollback},
-                "maximumPercent": 200,
-                "minimumHealthyPercent": 100,
-            },
-            **(
-                {
-                    "loadBalancers": [
-                        {
-                            "loadBalancerName": f"{service}-clb",
-                            "containerName": spec.container_name,
-                            "containerPort": 8080,
-                        }
-                    ]
-                }
-                if spec.classic_load_balancer
-                else {}
-            ),
-        )["service"]["serviceArn"]
-    moto_seams.settle_services(spec.account, region, spec.cluster, list(spec.services))
+            moto_seams.set_system_tags(spec.account, spec.region, task_definition_arns[service], system_tags)
+        service_arns[service] = ecs.create_service(**_service_request(spec, service, task_definition_arns, network))[
+            "service"
+        ]["serviceArn"]
+    moto_seams.settle_services(spec.account, spec.region, spec.cluster, list(spec.services))
+    return str(cluster_arn), task_definition_arns, service_arns
 
-    # The stack's own resources.
+
+def _service_request(
+    spec: WorldSpec, service: str, task_definition_arns: Mapping[str, str], network: dict[str, Any]
+) -> dict[str, Any]:
+    """CreateService's arguments for one service of `spec`."""
+    return {
+        "cluster": spec.cluster,
+        "serviceName": service,
+        # CreateService's model doc: "A task definition must be specified if the service uses either the
+        # ECS or CODE_DEPLOY deployment controllers" (an EXTERNAL service's belong to its task sets).
+        **({} if spec.deployment_controller == "EXTERNAL" else {"taskDefinition": task_definition_arns[service]}),
+        "desiredCount": spec.desired_count,
+        "launchType": "FARGATE",
+        "networkConfiguration": network,
+        "deploymentController": {"type": spec.deployment_controller},
+        "deploymentConfiguration": {
+            "deploymentCircuitBreaker": {"enable": True, "rollback": spec.circuit_breaker_rollback},
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+        },
+        **(
+            {
+                "loadBalancers": [
+                    {"loadBalancerName": f"{service}-clb", "containerName": spec.container_name, "containerPort": 8080}
+                ]
+            }
+            if spec.classic_load_balancer
+            else {}
+        ),
+    }
+
+
+def _stack_resources(client: Callable[[str], Any], spec: WorldSpec) -> dict[str, str]:
+    """The stack's own resources: the deployments table, the outcome topic and rule, each with an SQS
+    queue that captures what they deliver (topic_arn, notifications_queue_url, events_queue_url,
+    event_rule_arn)."""
     dynamodb = client("dynamodb")
     dynamodb.create_table(
         TableName=spec.table_name,
@@ -850,15 +931,28 @@ def build_world(spec: WorldSpec | None = None) -> World:
         Name=rule_name, EventBusName="default", EventPattern=json.dumps({"source": [spec.event_source]})
     )["RuleArn"]
     events.put_targets(Rule=rule_name, EventBusName="default", Targets=[{"Id": "capture", "Arn": events_queue_arn}])
+    return {
+        "topic_arn": topic_arn,
+        "notifications_queue_url": notifications_queue_url,
+        "events_queue_url": events_queue_url,
+        "event_rule_arn": event_rule_arn,
+    }
 
-    # Functions: one per template function (or per `functions`), created with the Lambda environment.
-    definition_text = _load_asl(spec)
-    declared = template_functions(template)
+
+def _functions(
+    lambda_client: Any,
+    spec: WorldSpec,
+    template: Mapping[str, Any] | None,
+    declared: Mapping[str, dict[str, Any]],
+    definition_text: str,
+    roles: Mapping[str, str],
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """(logical id -> handler, logical id -> ARN): one function per template function (or per
+    `spec.functions`, and per ASL placeholder), created before their environment is known."""
     handlers: dict[str, str | None] = {name: props.get("Handler") for name, props in declared.items()}
     for name in _function_names_in(definition_text):
         handlers.setdefault(name, None)
     handlers.update(spec.functions)
-    lambda_client = client("lambda")
     code = _dummy_zip()
     function_arns: dict[str, str] = {}
     scalars = _ScalarResolver(spec, template)
@@ -867,56 +961,13 @@ def build_world(spec: WorldSpec | None = None) -> World:
         function_arns[logical_id] = lambda_client.create_function(
             FunctionName=logical_id,
             Runtime=str(scalars.get(props.get("Runtime")) or spec.lambda_runtime),
-            Role=lambda_role_arn,
+            Role=roles["functions"],
             Handler=str(scalars.get(handler) or "unrouted.handler"),
             Code={"ZipFile": code},
             Timeout=int(scalars.get(props.get("Timeout")) or 30),
             MemorySize=int(scalars.get(props.get("MemorySize")) or 256),
         )["FunctionArn"]
-
-    world = World(
-        spec=spec,
-        vpc_id=vpc_id,
-        subnet_ids=subnet_ids,
-        security_group_id=security_group_id,
-        repository_name=spec.repository,
-        repository_uri=repository_uri,
-        digests=digests,
-        cluster_name=spec.cluster,
-        cluster_arn=cluster_arn,
-        service_arns=service_arns,
-        task_definition_arns=task_definition_arns,
-        task_role_arn=task_role_arn,
-        execution_role_arn=execution_role_arn,
-        db_kind=spec.db_kind,
-        db_identifier=spec.db_identifier,
-        db_arn=db_arn,
-        secret_arn=secret_arn,
-        table_name=spec.table_name,
-        topic_arn=topic_arn,
-        notifications_queue_url=notifications_queue_url,
-        events_queue_url=events_queue_url,
-        event_rule_arn=event_rule_arn,
-        lambda_role_arn=lambda_role_arn,
-        function_arns=function_arns,
-        function_handlers=handlers,
-        state_machine_arn=(f"arn:aws:states:{region}:{spec.account}:stateMachine:{spec.state_machine_name}"),
-        state_machine_role_arn=states_role_arn,
-        definition={},
-        template=template,
-    )
-    values = world._world_values()
-    world._env = compute_environment(spec, template, values)
-    for logical_id in function_arns:
-        function_env = dict(world._env)
-        function_env.update(_function_environment(declared.get(logical_id, {}), template, spec, values))
-        lambda_client.update_function_configuration(FunctionName=logical_id, Environment={"Variables": function_env})
-
-    world.definition = substitute_definition(definition_text, template, values, spec)
-    world.state_machine_arn = client("stepfunctions").create_state_machine(
-        name=spec.state_machine_name, definition=json.dumps(world.definition), roleArn=states_role_arn
-    )["stateMachineArn"]
-    return world
+    return handlers, function_arns
 
 
 class _ScalarResolver:
