@@ -1,4 +1,4 @@
-"""The labels a build gives the image so the release's migrations travel with it (issue 11, point 7).
+"""The labels a build gives the image so the release's migrations travel with it.
 
 `ecs-migrate-deploy image-labels [DIR]` prints them as `docker build` arguments:
 

@@ -1,4 +1,4 @@
-"""Issue 7: every input of the bad-input corpus (corpus/*.json) fails the REAL state machine at Resolve.
+"""Every input of the bad-input corpus (corpus/*.json) fails the REAL state machine at Resolve.
 
 Two emulated worlds serve the whole corpus (building one takes ~2 s, an execution ~0.2 s). For
 each case: the execution fails with the case's error (InvalidInput; ImageNotFound for a well-formed

@@ -1,4 +1,4 @@
-"""Issue 7: what a handler imports at cold start stays small (benchmarks/cold_start.py has the timings).
+"""What a handler imports at cold start stays small (benchmarks/cold_start.py has the timings).
 
 Checked in a fresh interpreter with LAMBDA_TASK_ROOT set, because Powertools and the X-Ray SDK
 import more inside Lambda than outside it (the X-Ray SDK used to patch, and so import, psycopg2,

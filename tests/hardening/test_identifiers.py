@@ -1,4 +1,4 @@
-"""Issue 7: what the pipeline names in AWS follows AWS's own patterns, and nothing from the event reaches a shell.
+"""What the pipeline names in AWS follows AWS's own patterns, and nothing from the event reaches a shell.
 
 The deployment id comes from the execution name, which may hold characters AWS identifiers reject
 and may differ from another execution's only in them. It names the snapshot, the migration task

@@ -1,4 +1,4 @@
-"""Issue 7: property-based fuzzing of the input models, through `parse_request` (what Resolve runs first).
+"""Property-based fuzzing of the input models, through `parse_request` (what Resolve runs first).
 
 Properties: whatever JSON arrives, parsing either returns a request or raises InvalidInput with one
 printable line (never another exception, never a multi-line or invisible message); and whatever it

@@ -1,4 +1,4 @@
-"""Issue 7: least privilege, read from the IAM CloudFormation will actually create (SAM's transform).
+"""Least privilege, read from the IAM CloudFormation will actually create (SAM's transform).
 
 tests/static/test_template.py checks the statements written in template.yaml (no wildcard actions,
 `Resource: "*"` only for the APIs without resource-level permissions, each with a comment). This adds

@@ -1,4 +1,4 @@
-"""Issue 7: nothing from an execution's input can become a shell command or SQL text (a code review, as tests).
+"""Nothing from an execution's input can become a shell command or SQL text (a code review, as tests).
 
 - No Lambda module runs a process or a shell: the migration command goes to ECS as an argv list
   (settings.py splits the stack parameter with shlex, test_identifiers.py checks what ECS receives).

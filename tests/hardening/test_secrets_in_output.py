@@ -1,4 +1,4 @@
-"""Issue 7: the database secret appears nowhere the pipeline writes, on the paths that carry the most text.
+"""The database secret appears nowhere the pipeline writes, on the paths that carry the most text.
 
 Four representative runs of the real state machine against a scratch database whose application
 role has a known password: a deployment that succeeds, one whose migration fails, one whose schema

@@ -1,4 +1,4 @@
-"""Issue 10: what real AWS does that the default emulated world did not, run through the state machine.
+"""What real AWS does that the default emulated world did not, run through the state machine.
 
 A migration task whose Lambda result is lost (RunTask succeeded, then the invocation timed out), a
 task ECS stops rather than one that ends by itself (Fargate Spot), StopTask that takes time, a log

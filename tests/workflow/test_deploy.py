@@ -1,4 +1,4 @@
-"""Issue 2's workflow tests: the real ASL, end to end."""
+"""A deployment through the real ASL, end to end: push, snapshot, migrate, verify, roll out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 3: every way a deployment can fail ends in a known, safe, recorded state.
+"""Every way a deployment can fail ends in a known, safe, recorded state.
 
 Each test runs the real ASL and then reads the emulated AWS back: the services' task definitions,
 the lock items, the deployment record, the SNS message and the EventBridge event.

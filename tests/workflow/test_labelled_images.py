@@ -1,4 +1,4 @@
-"""Issue 11, points 7 and 8, through the real state machine: the image's labels say which migration the
+"""Through the real state machine: the image's labels say which migration the
 release needs and what each migration's checksum is; Resolve reads them from ECR (BatchGetImage, then
 the config blob through GetDownloadUrlForLayer), Verify requires them. The migration really runs
 against PostgreSQL (tests/workflow/conftest.py)."""

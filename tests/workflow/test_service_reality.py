@@ -1,4 +1,4 @@
-"""Issue 10: ECS services as real accounts have them, which the default emulated world does not.
+"""ECS services as real accounts have them, which the default emulated world does not.
 
 ECS's own circuit-breaker rollback, services behind a Classic Load Balancer (no rolloutState),
 CODE_DEPLOY and EXTERNAL deployment controllers, task definitions with members and tags that a

@@ -41,7 +41,7 @@ def find_image(repository: str, *, tag: str | None = None, digest: str | None = 
     return FoundImage(digest=details[0]["imageDigest"], tags=tuple(details[0].get("imageTags", [])))
 
 
-# ---- the image's labels (issue 11): manifest -> config blob -> config.Labels -------------------------
+# ---- the image's labels: manifest -> config blob -> config.Labels -------------------------
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"

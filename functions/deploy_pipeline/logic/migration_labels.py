@@ -1,4 +1,4 @@
-"""The image labels that make the release's migrations travel with the image (issue 11, points 7 and 8).
+"""The image labels that make the release's migrations travel with the image.
 
 A migrator that applies part of the migrations and exits 0 looks like a success to ECS. The build
 knows better: it has the migrations folder. `ecs-migrate-deploy image-labels` (the CLI) writes two

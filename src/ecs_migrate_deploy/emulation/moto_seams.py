@@ -1281,7 +1281,7 @@ class MotoSeams(Seam):
 
         self.ecr_blobs = EcrBlobDownloads()
         self.extra: list[Seam] = [SnsSubjectRules(), RunTaskIdempotency(), self.ecr_blobs, *extra]
-        self.extra += [RdsIdentifierRules(), RdsClusterRestoreAsDocumented()]  # issue 10, defects 1 and 4
+        self.extra += [RdsIdentifierRules(), RdsClusterRestoreAsDocumented()]  # RDS identifiers, Aurora restores
         self.lambdas = LambdaRouter(routes, enforce_timeouts=enforce_lambda_timeouts)
         self.sleeps = SleepRecorder(skip_waits=skip_waits, skip_retries=skip_retry_sleeps)
         self.tasks = EcsTasks(task_runner)

@@ -144,7 +144,7 @@ class WorldSpec:
     functions: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
     lambda_runtime: str = "python3.12"
-    # What real services have and the defaults do not (issue 10); moto_seams.EcsServiceReality keeps them:
+    # What real services have and the defaults do not; moto_seams.EcsServiceReality keeps them:
     circuit_breaker_rollback: bool = False  # ECS rolls a FAILED deployment back by itself
     classic_load_balancer: bool = False  # deployments carry no rolloutState
     deployment_controller: Literal["ECS", "CODE_DEPLOY", "EXTERNAL"] = "ECS"

@@ -1,4 +1,4 @@
-"""Issue 11, point 8: the image's checksums label against `_prisma_migrations.checksum` as the REAL
+"""The image's checksums label against `_prisma_migrations.checksum` as the REAL
 `prisma migrate deploy` wrote it. Drift is a warning: named, and the verification still passes."""
 
 from __future__ import annotations

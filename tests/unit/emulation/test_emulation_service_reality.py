@@ -1,4 +1,4 @@
-"""The ECS service variants of issue 10, as DescribeServices / DescribeTaskDefinition show them.
+"""ECS service variants real accounts have, as DescribeServices / DescribeTaskDefinition show them.
 
 Each follows AWS text cited in `moto_seams.EcsRollouts`: ECS's own circuit-breaker rollback, no
 rolloutState behind a Classic Load Balancer, CODE_DEPLOY / EXTERNAL controllers refusing a new task

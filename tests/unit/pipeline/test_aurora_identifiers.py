@@ -1,4 +1,4 @@
-"""Issue 10, defect 1: every RDS identifier derived from an EventBridge-named execution fits its resource.
+"""Every RDS identifier derived from an EventBridge-named execution fits its resource.
 
 EventBridge names the executions its rule starts `<event id>_<uuid>` (two UUIDs, 73 characters);
 `safe_deployment_id` makes an 80-character deployment id of that. botocore's RDS model allows 1-63

@@ -1,4 +1,4 @@
-"""Issue 10, defect 4: a `restore` rollback of an Aurora cluster ends with a cluster that has its writer.
+"""A `restore` rollback of an Aurora cluster ends with a cluster that has its writer.
 
 RestoreDBClusterFromSnapshot "only restores the DB cluster, not the DB instances" (botocore's RDS
 model), uses "the default version for the database engine" unless EngineVersion is given, and a

@@ -1,4 +1,4 @@
-"""Issue 11: `deploy_pipeline.aws.ecr.image_labels` reads `config.Labels` of an image by digest, through
+"""`deploy_pipeline.aws.ecr.image_labels` reads `config.Labels` of an image by digest, through
 BatchGetImage and GetDownloadUrlForLayer, whatever the manifest type; every failure is LabelsUnreadable."""
 
 from __future__ import annotations

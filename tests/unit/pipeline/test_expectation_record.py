@@ -1,4 +1,4 @@
-"""Issue 11: the record says whether the expected-migration check ran, from what source, or why it was
+"""The record says whether the expected-migration check ran, from what source, or why it was
 skipped; drift is a warning: recorded and in the cause, and it does not fail a verification."""
 
 from __future__ import annotations

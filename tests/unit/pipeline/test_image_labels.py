@@ -1,4 +1,4 @@
-"""Issue 11: the labels a build writes (ecs_migrate_deploy.image_labels) and how the pipeline reads
+"""The labels a build writes (ecs_migrate_deploy.image_labels) and how the pipeline reads
 them (deploy_pipeline.logic.migration_labels): folder -> labels -> parsed, and what Resolve decides."""
 
 from __future__ import annotations
