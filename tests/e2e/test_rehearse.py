@@ -28,9 +28,10 @@ def test_success_deploys_and_migrates(kept: list[str]) -> None:
     assert "real `prisma migrate deploy`" in payload["migration_command_chosen"]
     assert payload["migration_command"].endswith("node_modules/.bin/prisma migrate deploy")
     assert payload["tool"] == "prisma"
-    # The whole command's wall time: its setup before the first state, the states, the teardown.
+    # The whole command's wall time: the setup before the first state (interpreter, moto, the emulated
+    # account: seconds, never less on a loaded machine) as well as the states.
     assert 0 < payload["first_state_seconds"] < payload["wall_seconds"]
-    assert payload["wall_seconds"] > sum(s["seconds"] for s in payload["states"]) + payload["first_state_seconds"]
+    assert payload["wall_seconds"] > sum(s["seconds"] for s in payload["states"]) + 0.5
     rows = query(payload["database"]["name"], 'SELECT count(*) FROM "_prisma_migrations" WHERE finished_at IS NOT NULL')
     assert rows == [(3,)]
 
