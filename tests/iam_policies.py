@@ -26,11 +26,19 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def branches(node: Any) -> Iterator[Any]:
-    """Both outcomes of an Fn::If (AWS::NoValue dropped), recursively; anything else as is."""
+Conditions = tuple[tuple[str, bool], ...]
+"""The template's Conditions as one stack's parameters decide them (hashable, for the caches)."""
+
+
+def branches(node: Any, conditions: Conditions | None = None) -> Iterator[Any]:
+    """The outcomes of an Fn::If (AWS::NoValue dropped), recursively: both of them, or the one that
+    `conditions` decide; anything else as is."""
     if isinstance(node, dict) and set(node) == {"Fn::If"}:
-        for branch in node["Fn::If"][1:]:
-            yield from branches(branch)
+        name, when_true, when_false = node["Fn::If"]
+        decided = dict(conditions or ())
+        taken = [when_true, when_false] if name not in decided else [when_true if decided[name] else when_false]
+        for branch in taken:
+            yield from branches(branch, conditions)
     elif node == {"Ref": "AWS::NoValue"} or node is NO_VALUE:
         return
     else:
@@ -50,13 +58,13 @@ def sam_policy_templates() -> dict[str, Any]:
     return dict(json.loads(text)["Templates"])
 
 
-def statements_of(policies: Any) -> Iterator[dict[str, Any]]:
+def statements_of(policies: Any, conditions: Conditions | None = None) -> Iterator[dict[str, Any]]:
     """Statements of a SAM `Policies` value: inline documents and expanded SAM policy templates."""
-    for item in (p for raw in as_list(policies or []) for p in branches(raw)):
+    for item in (p for raw in as_list(policies or []) for p in branches(raw, conditions)):
         if isinstance(item, str):
             continue  # an AWS managed policy by name
         if "Statement" in item:
-            yield from document_statements(item)
+            yield from document_statements(item, conditions)
             continue
         (name,) = item
         definition = sam_policy_templates().get(name)
@@ -64,19 +72,20 @@ def statements_of(policies: Any) -> Iterator[dict[str, Any]]:
         yield from document_statements(definition["Definition"])
 
 
-def document_statements(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def document_statements(document: Mapping[str, Any], conditions: Conditions | None = None) -> Iterator[dict[str, Any]]:
     for raw in as_list(document.get("Statement", [])):
-        for statement in branches(raw):
+        for statement in branches(raw, conditions):
             assert isinstance(statement, dict), f"unexpected statement {statement!r}"
             yield statement
 
 
 @cache
-def function_actions(logical_id: str) -> frozenset[str]:
-    """Every action the function's role may perform, on some resource (Fn::If: either branch)."""
+def function_actions(logical_id: str, conditions: Conditions | None = None) -> frozenset[str]:
+    """Every action the function's role may perform, on some resource: in any stack (Fn::If: either
+    branch), or in the stack whose `conditions` are given."""
     resource = load_template(TEMPLATE_PATH)["Resources"][logical_id]
     actions = set(SAM_MANAGED_ACTIONS)
-    for statement in statements_of((resource.get("Properties") or {}).get("Policies")):
+    for statement in statements_of((resource.get("Properties") or {}).get("Policies"), conditions):
         if statement.get("Effect", "Allow") == "Allow":
             actions.update(str(a) for a in as_list(statement.get("Action", [])))
     return frozenset(actions)

@@ -34,6 +34,8 @@ def stack_settings(**overrides: Any) -> Settings:
             "migration_command": "npx prisma migrate deploy",
             "db_instance_identifier": "acme-db",
             "db_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/db",
+            "verify_subnet_ids": "subnet-0123456789abcdef0",
+            "verify_security_group_ids": "sg-0123456789abcdef0",
             "table_name": "deployments",
             "topic_arn": "arn:aws:sns:us-east-1:123456789012:outcomes",
             **overrides,

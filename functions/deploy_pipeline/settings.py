@@ -42,11 +42,13 @@ class Settings(BaseModel):
     trigger_tags: Annotated[list[str], BeforeValidator(_csv)] = []  # exact tags; set, TagPrefix is empty
     require_succeeded_in: OptionalStr = None  # another stack's table: deploy only digests that succeeded there
     migration_container: str
-    migration_command: list[str] = Field(min_length=1)
+    migration_command: list[str]  # empty: a service without a database (no DB identifier either)
     db_instance_identifier: OptionalStr = None
     db_cluster_identifier: OptionalStr = None
-    db_secret_arn: str
+    db_secret_arn: OptionalStr = None
     db_sslmode: Literal["verify-full", "verify-ca", "require", "prefer", "disable"] = "verify-full"
+    verify_subnet_ids: Annotated[list[str], BeforeValidator(_csv)] = []
+    verify_security_group_ids: Annotated[list[str], BeforeValidator(_csv)] = []
     verify_tool: str = "prisma"
     verify_assertions: Annotated[list[str], BeforeValidator(lambda v: _split_lines(v))] = []
     snapshot_timeout_seconds: int = Field(default=3600, gt=0)
@@ -70,13 +72,47 @@ class Settings(BaseModel):
         return shlex.split(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _one_database(self) -> Settings:
-        if bool(self.db_instance_identifier) == bool(self.db_cluster_identifier):
+    def _database_or_none(self) -> Settings:
+        """The template's Rules, again: one database or none; with one, a migration command, its secret
+        and the network the verification runs in; without one, no migration command. (VerifySubnetIds
+        cannot be asserted by a Rule: CloudFormation's rule functions have no Fn::Join for a list.)"""
+        if self.db_instance_identifier and self.db_cluster_identifier:
             raise ValueError(
-                "set exactly one of DB_INSTANCE_IDENTIFIER and DB_CLUSTER_IDENTIFIER "
+                "set one of DB_INSTANCE_IDENTIFIER and DB_CLUSTER_IDENTIFIER, not both "
                 f"(got instance={self.db_instance_identifier!r}, cluster={self.db_cluster_identifier!r})"
             )
+        if not self.has_database:
+            if self.migration_command:
+                raise ValueError(
+                    "MIGRATION_COMMAND is set but no database is (DB_INSTANCE_IDENTIFIER, DB_CLUSTER_IDENTIFIER): "
+                    "name the database it migrates, or leave the command empty for a service without one"
+                )
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("MIGRATION_COMMAND (parameter MigrationCommand)", self.migration_command),
+                ("DB_SECRET_ARN (parameter DbSecretArn)", self.db_secret_arn),
+                ("VERIFY_SUBNET_IDS (parameter VerifySubnetIds)", self.verify_subnet_ids),
+                ("VERIFY_SECURITY_GROUP_IDS (parameter VerifySecurityGroupIds)", self.verify_security_group_ids),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"a stack with a database needs {', '.join(missing)}")
         return self
+
+    @property
+    def has_database(self) -> bool:
+        """False for a service without a database: no snapshot, migration or verification."""
+        return bool(self.db_instance_identifier or self.db_cluster_identifier)
+
+    @property
+    def secret_arn(self) -> str:
+        """DB_SECRET_ARN, which a stack with a database always has (checked above)."""
+        if not self.db_secret_arn:
+            raise ConfigurationError("DB_SECRET_ARN is not set: this stack has no database to read")
+        return self.db_secret_arn
 
 
 def _split_lines(value: object) -> object:

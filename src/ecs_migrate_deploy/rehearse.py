@@ -210,6 +210,8 @@ def validate_input(raw: dict[str, Any], parameters: Mapping[str, str], spec: Wor
             "migration_command": parameters.get("MigrationCommand", DEFAULT_MIGRATION_COMMAND),
             "db_instance_identifier": spec.db_identifier,
             "db_secret_arn": "validation-only",
+            "verify_subnet_ids": "validation-only",
+            "verify_security_group_ids": "validation-only",
             "allow_skip_snapshot": parameters.get("AllowSkipSnapshot", "false"),
             "table_name": "validation-only",
             "topic_arn": "validation-only",
@@ -392,6 +394,15 @@ def rehearse(
         raise UsageError(f"--migrations {migrations} is not a directory")
     explicit = split_command(migrate_command) if migrate_command is not None else None
     configured = parameters.get("MigrationCommand", DEFAULT_MIGRATION_COMMAND)
+    if (
+        not configured.strip()
+        and not parameters.get("DbInstanceIdentifier")
+        and not parameters.get("DbClusterIdentifier")
+    ):
+        raise UsageError(
+            "this stack has no database (empty MigrationCommand, no DB identifier): there is no migration to "
+            "rehearse; its deployments go from the lock to the rollout (README, 'A service without a database')"
+        )
     try:
         plan = choose(migrations, explicit, shlex.split(configured))
     except NoMigrations as exc:

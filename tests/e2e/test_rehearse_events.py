@@ -112,3 +112,13 @@ def test_a_bad_config_env_is_one_line(tmp_path: Path, text: str, env: str, messa
     config.write_text(text)
     with pytest.raises(UsageError, match=re.escape(message)):
         stack_parameters([], env, config)
+
+
+def test_a_stack_without_a_database_has_nothing_to_rehearse(tmp_path: Path) -> None:
+    config = samconfig(tmp_path, 'RepositoryName="team/api" MigrationCommand=""')
+    code, _payload, stderr = rehearse(
+        "--event", str(their_push(tmp_path)), "--config-env", "dev", "--config-file", str(config)
+    )
+    assert code == 2
+    assert "this stack has no database (empty MigrationCommand, no DB identifier)" in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr

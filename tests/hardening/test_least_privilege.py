@@ -78,7 +78,7 @@ def statements() -> Iterator[tuple[str, dict[str, Any]]]:
     """(owner, statement) of every identity and resource policy in the deployed template."""
     for name, resource in cloudformation()["Resources"].items():
         props = resource.get("Properties", {})
-        documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+        documents = [p["PolicyDocument"] for p in branches(props.get("Policies", []))]
         if "PolicyDocument" in props:
             documents.append(props["PolicyDocument"])
         for document in documents:

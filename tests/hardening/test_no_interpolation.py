@@ -129,6 +129,8 @@ def test_the_migration_command_is_the_stack_parameter_split_into_argv(parameter:
             "migration_command": parameter,
             "db_instance_identifier": "db",
             "db_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+            "verify_subnet_ids": "subnet-0123456789abcdef0",
+            "verify_security_group_ids": "sg-0123456789abcdef0",
             "table_name": "t",
             "topic_arn": "arn:aws:sns:us-east-1:123456789012:t",
         }

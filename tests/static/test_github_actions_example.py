@@ -1,12 +1,16 @@
-"""examples/github-actions/*.yml: what actionlint cannot know about them.
+"""examples/github-actions/*.yml: valid workflows, and right about this project.
 
-actionlint checks the workflow as GitHub Actions reads it; this checks it against this project: every
+Valid: each file passes SchemaStore's GitHub workflow schema (the copy check-jsonschema 0.39 vendors,
+kept in tests/static/schemas/ with its license), the shape GitHub Actions reads: keys, `on:` triggers, `permissions`, step forms. (actionlint
+would also type-check `${{ }}` expressions; its PyPI package downloads its binary from github.com at
+install time, which this project's install cannot rely on.) Right about this project: every
 `ecs-migrate-deploy` command in a `run:` script parses with the CLI's own options (a renamed flag
 fails here, not in a user's first deployment), and AWS is reached by OIDC role assumption only.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -14,11 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft7Validator
 from typer.testing import CliRunner
 
 from ecs_migrate_deploy.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
 WORKFLOWS = sorted((ROOT / "examples" / "github-actions").glob("*.yml"))
 _COMMAND = re.compile(r"(?<![\w-])ecs-migrate-deploy\s+([^\n)]*)")
 
@@ -43,6 +49,40 @@ def _parse(arguments: list[str]) -> str:
 
 def test_there_is_an_example_workflow() -> None:
     assert [path.name for path in WORKFLOWS] == ["deploy.yml"]
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML as GitHub reads it (1.2 booleans): `on:` is a key, not True."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _schema_errors(text: str) -> list[str]:
+    """SchemaStore's github-workflow schema (Apache-2.0, tests/static/schemas/, as check-jsonschema
+    vendors it), checked by jsonschema (Draft 7, the schema's own `$schema`)."""
+    schema = json.loads((SCHEMAS / "github-workflow.json").read_text(encoding="utf-8"))
+    document = yaml.load(text, Loader=_Yaml12Loader)
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in Draft7Validator(schema).iter_errors(document)
+    ]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_workflow_passes_github_s_workflow_schema(path: Path) -> None:
+    assert _schema_errors(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_schema_check_fails_a_workflow_github_would_refuse() -> None:
+    text = WORKFLOWS[0].read_text(encoding="utf-8").replace("runs-on:", "run-on:", 1)  # GitHub refuses the file
+    errors = _schema_errors(text)
+    assert errors and any("run-on" in error for error in errors), errors
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

@@ -13,6 +13,7 @@ import pytest
 from deploy_pipeline.settings import Settings
 from static_support import (
     ASL_PATHS,
+    REQUIRED_PARAMETER_VALUES,
     ROOT,
     TEMPLATE_PATH,
     environment,
@@ -25,8 +26,16 @@ from static_support import (
     tool,
 )
 
-from ecs_migrate_deploy.template import resolve
-from tests.iam_policies import as_list, branches, document_statements, sam_policy_templates, statements_of
+from ecs_migrate_deploy.template import NO_VALUE, resolve
+from tests.iam_policies import (
+    Conditions,
+    as_list,
+    branches,
+    document_statements,
+    function_actions,
+    sam_policy_templates,
+    statements_of,
+)
 
 # Logical id -> Handler: the module paths are part of the contract with functions/.
 EXPECTED_HANDLERS = {
@@ -57,12 +66,12 @@ EXPECTED_PARAMETERS: dict[str, str | None] = {
     "MigrationCommand": "npx prisma migrate deploy",
     "DbInstanceIdentifier": "",
     "DbClusterIdentifier": "",
-    "DbSecretArn": None,
+    "DbSecretArn": "",
     "DbSslMode": "verify-full",
     "VerifyTool": "prisma",
     "VerifyAssertions": "",
-    "VerifySubnetIds": None,
-    "VerifySecurityGroupIds": None,
+    "VerifySubnetIds": "",
+    "VerifySecurityGroupIds": "",
     "SnapshotTimeoutSeconds": "3600",
     "MigrationTimeoutSeconds": "1800",
     "RolloutTimeoutSeconds": "1800",
@@ -157,21 +166,47 @@ def test_allowed_patterns_accept_the_sample_and_default_values() -> None:
             assert re.fullmatch(pattern, item), f"{name}: {item!r} does not match {pattern}"
 
 
-@pytest.mark.parametrize(
-    ("instance", "cluster", "valid"),
-    [("app-db", "", True), ("", "app-aurora", True), ("", "", False), ("app-db", "app-aurora", False)],
-)
-def test_the_rules_require_exactly_one_database(instance: str, cluster: str, valid: bool) -> None:
-    rules = template()["Rules"]
-    params = parameter_values(DbInstanceIdentifier=instance, DbClusterIdentifier=cluster)
-    outcomes = [
+def _rules_hold(params: dict[str, Any]) -> bool:
+    """CloudFormation's Rules: each rule whose RuleCondition holds (or that has none) must have every
+    assertion hold, or the stack is refused before anything is created."""
+    return all(
         resolve(assertion["Assert"], params)
-        for rule in rules.values()
+        for rule in template()["Rules"].values()
+        if resolve(rule.get("RuleCondition", True), params)
         for assertion in rule["Assertions"]
-        if "DbInstanceIdentifier" in json.dumps(assertion)
-    ]
-    assert outcomes, "no Rules assertion about DbInstanceIdentifier / DbClusterIdentifier"
-    assert all(outcomes) is valid
+    )
+
+
+SECRET = REQUIRED_PARAMETER_VALUES["DbSecretArn"]
+COMMAND = "npx prisma migrate deploy"
+
+
+@pytest.mark.parametrize(
+    ("instance", "cluster", "command", "secret", "valid"),
+    [
+        ("app-db", "", COMMAND, SECRET, True),
+        ("", "app-aurora", COMMAND, SECRET, True),
+        ("", "", "", "", True),  # a service without a database
+        ("app-db", "app-aurora", COMMAND, SECRET, False),
+        ("", "", COMMAND, SECRET, False),  # a migration with no database to back up or verify
+        ("app-db", "", "", SECRET, False),  # a database nothing migrates
+        ("app-db", "", COMMAND, "", False),  # a database the verification cannot read
+    ],
+)
+def test_the_rules_allow_one_database_with_its_migration_or_none_without(
+    instance: str, cluster: str, command: str, secret: str, valid: bool
+) -> None:
+    params = parameter_values(
+        DbInstanceIdentifier=instance, DbClusterIdentifier=cluster, MigrationCommand=command, DbSecretArn=secret
+    )
+    assert _rules_hold(params) is valid
+    # What the Rules let through, the functions' settings accept, and the other way round.
+    given = {"DbInstanceIdentifier": instance, "DbClusterIdentifier": cluster, "MigrationCommand": command}
+    if valid:
+        _settings_from_template(**given, DbSecretArn=secret)
+    else:
+        with pytest.raises(ValueError):
+            _settings_from_template(**given, DbSecretArn=secret)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -231,7 +266,7 @@ def test_every_environment_variable_is_a_setting_and_every_required_setting_is_s
 
 def _settings_from_template(**overrides: str) -> Settings:
     params = {
-        **parameter_values(DbInstanceIdentifier="app-db", **overrides),
+        **parameter_values(**{"DbInstanceIdentifier": "app-db", **overrides}),
         "DeploymentsTable": "ecs-migrate-deploy-DeploymentsTable-1",
         "OutcomeTopic": "arn:aws:sns:us-east-1:123456789012:ecs-migrate-deploy-OutcomeTopic-1",
     }
@@ -270,12 +305,42 @@ def test_each_function_logs_to_its_own_log_group_with_a_retention(logical_id: st
     assert owners == [logical_id], f"{group['Ref']} is shared by {owners}"
 
 
-def test_only_the_database_functions_run_in_the_vpc() -> None:
+def test_only_the_database_functions_run_in_the_vpc_when_subnets_are_given() -> None:
     in_vpc = {name for name, props in functions().items() if props.get("VpcConfig")}
     assert in_vpc == VPC_FUNCTIONS
+    conditions = template()["Conditions"]
     for name in VPC_FUNCTIONS:
         vpc = functions()[name]["VpcConfig"]
-        assert vpc == {"SubnetIds": {"Ref": "VerifySubnetIds"}, "SecurityGroupIds": {"Ref": "VerifySecurityGroupIds"}}
+        with_subnets = resolve(vpc, parameter_values(), conditions)
+        assert with_subnets == {
+            "SubnetIds": REQUIRED_PARAMETER_VALUES["VerifySubnetIds"],
+            "SecurityGroupIds": REQUIRED_PARAMETER_VALUES["VerifySecurityGroupIds"],
+        }
+        assert resolve(vpc, parameter_values(VerifySubnetIds="", VerifySecurityGroupIds=""), conditions) is NO_VALUE
+
+
+DATABASE_ACTIONS = ("rds:", "secretsmanager:", "ecs:RunTask", "logs:GetLogEvents", "logs:FilterLogEvents")
+
+
+def _conditions(**parameters: str) -> Conditions:
+    params, declared = parameter_values(**parameters), template()["Conditions"]
+    return tuple(sorted((name, bool(resolve({"Condition": name}, params, declared))) for name in declared))
+
+
+def test_a_stack_without_a_database_grants_nothing_on_databases_secrets_or_migration_tasks() -> None:
+    without = _conditions(MigrationCommand="", DbSecretArn="", VerifySubnetIds="", VerifySecurityGroupIds="")
+    with_one = _conditions(DbInstanceIdentifier="app-db")
+    assert dict(without)["HasDatabase"] is False and dict(with_one)["HasDatabase"] is True
+
+    def database_actions(conditions: Conditions) -> dict[str, list[str]]:
+        return {
+            name: sorted(a for a in function_actions(name, conditions) if a.startswith(DATABASE_ACTIONS))
+            for name in EXPECTED_HANDLERS
+        }
+
+    assert {name: found for name, found in database_actions(without).items() if found} == {}
+    granted = {name for name, found in database_actions(with_one).items() if found}
+    assert {"StartSnapshotFunction", "CaptureBaselineFunction", "StartMigrationFunction", "VerifyFunction"} <= granted
 
 
 def test_the_table_has_the_keys_and_ttl_the_code_uses() -> None:

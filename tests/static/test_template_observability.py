@@ -11,6 +11,7 @@ from deploy_pipeline.models.state import Outcome, RecordInput
 from static_support import environment, functions, parameter_values, resources, template
 
 from ecs_migrate_deploy.template import resolve
+from tests.iam_policies import as_list, statements_of
 
 UNSUCCESSFUL = {"Failed", "RolledBack", "RollbackFailed"}
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ecs-migrate-deploy-OutcomeTopic-1"
@@ -77,8 +78,8 @@ def test_cloudwatch_may_publish_to_the_encrypted_outcome_topic() -> None:
         "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ecs-migrate-deploy-*"
     )
     # and the Record function, which publishes the outcome message, may use the key
-    statements = functions()["RecordFunction"]["Policies"][0]["Statement"]
-    (kms,) = [s for s in statements if any(str(a).startswith("kms:") for a in s["Action"])]
+    statements = statements_of(functions()["RecordFunction"]["Policies"])
+    (kms,) = [s for s in statements if any(str(a).startswith("kms:") for a in as_list(s["Action"]))]
     assert (set(kms["Action"]), kms["Resource"]) == ({"kms:GenerateDataKey", "kms:Decrypt"}, key_id)
 
 

@@ -113,7 +113,7 @@ def release(state: RecordInput, settings: Settings) -> LockResult:
     ASL's Retry look again; if it never stops, the lock is left to expire and the error says why.
     """
     keys = state.lock.keys if state.lock else []
-    if keys and state.plan is not None and not state.plan.options.rollback:
+    if keys and state.plan is not None and state.plan.database is not None and not state.plan.options.rollback:
         running = migration_tasks.still_running(migration_tasks.stop_all(state.plan, RELEASE_STOP_REASON))
         if running:
             raise MigrationTaskStillRunning(

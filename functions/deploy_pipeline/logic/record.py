@@ -123,11 +123,14 @@ def _services_line(state: RecordInput, outcome: Outcome) -> str:
 
 
 def _database_lines(state: RecordInput) -> list[str]:
+    if state.plan and state.plan.database is None:
+        return ["No database: this stack deploys without migrating."]
     lines: list[str] = []
     database = state.rollback.database if state.rollback else None
     if database and database.restored_identifier:
+        kind = state.plan.database.kind if state.plan and state.plan.database else "database"
         lines.append(
-            f"Database: snapshot {database.snapshot_id} is being restored to a new {state.plan.database.kind if state.plan else 'database'} "
+            f"Database: snapshot {database.snapshot_id} is being restored to a new {kind} "
             f"{database.restored_identifier}; the application still points at the original: cut over by hand if needed."
         )
     elif state.snapshot and state.snapshot.done:
@@ -284,7 +287,7 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
         record.update(
             trigger=plan.trigger,
             cluster=plan.cluster,
-            database=plan.database.model_dump(),
+            database=plan.database.model_dump() if plan.database else None,
             image_tag=plan.image.tag,
             image_digest=plan.image.digest,
             image_uri=plan.image.uri,
@@ -352,9 +355,9 @@ def record_outcome(state: RecordInput, settings: Settings) -> RecordResult:
             [state.execution.arn],
         ),
     }
-    if outcome == "Succeeded" and state.plan and state.snapshot:
-        plan = state.plan
-        steps["retention"] = lambda: prune_snapshots(plan.database, settings.stack_name, settings.snapshot_retention)
+    database = state.plan.database if state.plan else None
+    if outcome == "Succeeded" and database and state.snapshot:
+        steps["retention"] = lambda: prune_snapshots(database, settings.stack_name, settings.snapshot_retention)
     # Record may run twice (a retry after its work): what the first run did is not done again.
     try:
         done = table.record_steps_done(settings.table_name, settings.cluster_name, record) or set()

@@ -99,6 +99,10 @@ def parse_request(raw: Any, settings: Settings) -> tuple[Trigger, str | None, st
         )
     if manual.options.skip_snapshot and not settings.allow_skip_snapshot:
         raise InvalidInput("skip_snapshot is not allowed by this stack (parameter AllowSkipSnapshot is false)")
+    if manual.options.expected_migration is not None and not settings.has_database:
+        raise InvalidInput(
+            "expected_migration cannot be checked: this stack has no database (no DB identifier, empty MigrationCommand)"
+        )
     return "manual", manual.image_tag, manual.image_digest, manual.options
 
 
@@ -170,6 +174,22 @@ def require_promoted(image: ImageRef, table_name: str) -> None:
         )
 
 
+NO_DATABASE_EXPECTATION = MigrationExpectation(
+    reason="this stack has no database: nothing is migrated or verified",
+    checksums_reason="this stack has no database",
+)
+
+
+def configured_database(settings: Settings) -> DatabaseTarget | None:
+    """The stack's database, or None for a service without one (the plan then skips the snapshot, the
+    migration and the verification: the state machine goes from the lock to the rollout)."""
+    if settings.db_instance_identifier:
+        return DatabaseTarget(kind="instance", identifier=settings.db_instance_identifier)
+    if settings.db_cluster_identifier:
+        return DatabaseTarget(kind="cluster", identifier=settings.db_cluster_identifier)
+    return None
+
+
 def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
     trigger, tag, digest, options = parse_request(start.input, settings)
     repository_uri = ecr.repository_uri(settings.repository_name)
@@ -192,19 +212,16 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
             raise ConfigurationError(
                 f"service {service.name!r} runs no container from repository {settings.repository_name!r}"
             )
-        if index == 0 and settings.migration_container not in ours:
+        if index == 0 and settings.has_database and settings.migration_container not in ours:
             raise ConfigurationError(
                 f"the migration container {settings.migration_container!r} is not a container of service "
                 f"{service.name!r} running an image of {settings.repository_name!r} (it has: {', '.join(sorted(ours))})"
             )
         if all(image_uri == image_ref.uri for image_uri in ours.values()):
             running_new_image += 1
-    database = (
-        DatabaseTarget(kind="instance", identifier=settings.db_instance_identifier)
-        if settings.db_instance_identifier
-        else DatabaseTarget(kind="cluster", identifier=settings.db_cluster_identifier or "")
-    )
-    rds.check_database(database)
+    database = configured_database(settings)
+    if database is not None:
+        rds.check_database(database)
     noop = running_new_image == len(services)
     plan = DeploymentPlan(
         deployment_id=safe_deployment_id(start.execution.name),
@@ -221,6 +238,6 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
         ),
         noop=noop,
         noop_reason=f"every service already runs {image_ref.digest}" if noop else None,
-        expectation=expectation_for(image_ref, options),
+        expectation=expectation_for(image_ref, options) if database else NO_DATABASE_EXPECTATION,
     )
     return ResolveOutput(execution=start.execution, plan=plan)

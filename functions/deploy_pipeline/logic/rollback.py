@@ -30,7 +30,8 @@ STOP_REASON = "ecs-migrate-deploy: the deployment is rolling back"
 def start(state: PipelineState, settings: Settings) -> RollbackResult:
     """Stop the deployment's migrator first (whatever failed, it must not run on behind the rollback),
     then put the services back and decide about the database."""
-    tasks = [] if state.plan.options.rollback else migration_tasks.stop_all(state.plan, STOP_REASON)
+    migrated = state.plan.database is not None and not state.plan.options.rollback
+    tasks = migration_tasks.stop_all(state.plan, STOP_REASON) if migrated else []
     rolled_back = _services(state)
     database = _database(state, settings, tasks)
     return RollbackResult(
@@ -111,7 +112,7 @@ def check(state: PipelineState, settings: Settings) -> RollbackResult:
     database = current.database
     if database is not None and _restore_pending(state, database):
         assert database.restored_identifier is not None
-        writer = rds.ensure_cluster_writer(state.plan.database, database.restored_identifier)
+        writer = rds.ensure_cluster_writer(state.plan.migrated_database(), database.restored_identifier)
         database = database.model_copy(update={"restored_writer": writer})
     result = current.model_copy(
         update={"services": services, "migration_tasks": tasks, "database": database, "polls": current.polls + 1}
@@ -129,7 +130,8 @@ def check(state: PipelineState, settings: Settings) -> RollbackResult:
             raise RollbackFailed(
                 f"the services are back, but the restored cluster {database.restored_identifier} did not become "
                 f"available within RolloutTimeoutSeconds={settings.rollout_timeout_seconds}, so it has no writer "
-                "yet. Once it is available: " + rds.writer_command(state.plan.database, database.restored_identifier)
+                "yet. Once it is available: "
+                + rds.writer_command(state.plan.migrated_database(), database.restored_identifier)
             )
         if not pending:
             raise RollbackFailed(
@@ -146,7 +148,7 @@ def check(state: PipelineState, settings: Settings) -> RollbackResult:
 
 
 def _restore_pending(state: PipelineState, database: DatabaseRollback | None) -> bool:
-    return database is not None and database.restore_pending(state.plan.database.kind)
+    return database is not None and database.restore_pending(state.plan.migrated_database().kind)
 
 
 def manual_command(cluster: str, service: str, task_definition_arn: str) -> str:
@@ -162,13 +164,12 @@ def _database(state: PipelineState, settings: Settings, tasks: list[MigrationTas
     # RDS instance and cluster identifiers are at most 63 characters, and a restored cluster's writer
     # adds its suffix; a cut id keeps a hash, so a retried rollback finds its own restore and never
     # mistakes another deployment's for it.
-    restored = restored_identifier(state.plan.deployment_id, state.plan.database.kind)
-    command = rds.restore_command(state.plan.database, snapshot, restored) if snapshot else None
+    source = state.plan.migrated_database()
+    restored = restored_identifier(state.plan.deployment_id, source.kind)
+    command = rds.restore_command(source, snapshot, restored) if snapshot else None
     if settings.db_rollback_policy == "restore" and snapshot:
-        rds.restore_snapshot(state.plan.database, snapshot, restored)
-        writer = (
-            rds.ensure_cluster_writer(state.plan.database, restored) if state.plan.database.kind == "cluster" else None
-        )
+        rds.restore_snapshot(source, snapshot, restored)
+        writer = rds.ensure_cluster_writer(source, restored) if source.kind == "cluster" else None
         return DatabaseRollback(
             policy="restore",
             snapshot_id=snapshot,

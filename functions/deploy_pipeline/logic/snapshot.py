@@ -44,13 +44,14 @@ def _create(plan: DeploymentPlan, *, started_at: datetime, polls: int, settings:
         "ecs-migrate-deploy:image-tag": plan.image.tag or "",
     }
     identifier = snapshot_id(plan.deployment_id)
+    database = plan.migrated_database()
     try:
-        info = rds.create_snapshot(plan.database, identifier, tags)
+        info = rds.create_snapshot(database, identifier, tags)
     except rds.DatabaseNotReady as exc:
         spent = int(elapsed_seconds(started_at))
         if spent >= settings.snapshot_timeout_seconds:
             raise SnapshotTimedOut(
-                f"RDS still refuses to snapshot {plan.database.kind} {plan.database.identifier!r} after {spent}s "
+                f"RDS still refuses to snapshot {database.kind} {database.identifier!r} after {spent}s "
                 f"(SnapshotTimeoutSeconds={settings.snapshot_timeout_seconds}): {exc}; nothing was touched"
             ) from None
         return SnapshotResult(
@@ -79,7 +80,7 @@ def check(state: PipelineState, settings: Settings) -> SnapshotResult:
         raise SnapshotFailed("CheckSnapshot ran without a snapshot in the state")
     if current.status == WAITING_FOR_DATABASE:
         return _create(state.plan, started_at=current.started_at, polls=current.polls + 1, settings=settings)
-    info = rds.describe_snapshot(state.plan.database, current.snapshot_id)
+    info = rds.describe_snapshot(state.plan.migrated_database(), current.snapshot_id)
     update = {"status": info.status, "polls": current.polls + 1, "snapshot_arn": info.arn}
     if info.status == "available":
         return current.model_copy(update={**update, "done": True, "wait_seconds": 0})

@@ -28,7 +28,7 @@ BASELINE_TTL = timedelta(days=30)
 def capture_baseline(state: PipelineState, settings: Settings) -> SchemaBaseline:
     from deploy_pipeline import verify
 
-    secret = secrets.database_secret(settings.db_secret_arn, state.plan.database)
+    secret = secrets.database_secret(settings.secret_arn, state.plan.migrated_database())
     connection = verify.connect(secret, sslmode=settings.db_sslmode)
     try:
         fingerprint = verify.capture_fingerprint(connection)
@@ -54,7 +54,7 @@ def verify_schema(state: PipelineState, settings: Settings) -> VerificationResul
         blob = table.get_baseline(settings.table_name, state.plan.deployment_id)
         baseline = verify.SchemaFingerprint.from_bytes(blob) if blob else None
     checksums, unread = label_checksums(state.plan)
-    secret = secrets.database_secret(settings.db_secret_arn, state.plan.database)
+    secret = secrets.database_secret(settings.secret_arn, state.plan.migrated_database())
     connection = verify.connect(secret, sslmode=settings.db_sslmode)
     try:
         result = verify.run_verification(

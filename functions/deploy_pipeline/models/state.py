@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from deploy_pipeline.errors import ConfigurationError
 from deploy_pipeline.models.inputs import ImageDigest, ImageTag, ManualOptions, MigrationName
 
 DEPLOYMENT_ID_MAX_LENGTH = 80  # Step Functions' own limit for execution names
@@ -86,8 +87,11 @@ class DeploymentPlan(_Model):
     cluster: str
     services: list[ServiceTarget]
     migration_container: str
-    migration_command: list[str]
-    database: DatabaseTarget
+    migration_command: list[str] = Field(description="Empty when the stack has no database: nothing is migrated.")
+    database: DatabaseTarget | None = Field(
+        description="None for a stack without a database (e.g. a frontend): the state machine goes from the "
+        "lock straight to the rollout, and nothing reads or restores a database."
+    )
     options: PlanOptions = Field(default_factory=PlanOptions)
     requested_at: datetime | None = Field(
         default=None,
@@ -97,6 +101,16 @@ class DeploymentPlan(_Model):
     noop: bool = False
     noop_reason: str | None = None
     expectation: MigrationExpectation = Field(default_factory=MigrationExpectation)
+
+    def migrated_database(self) -> DatabaseTarget:
+        """The database, for the phases that only run with one (snapshot, baseline, migration, verify,
+        restore). The state machine routes a plan without one past them; a hand-made input may not."""
+        if self.database is None:
+            raise ConfigurationError(
+                "this stack has no database (no DB identifier, empty MigrationCommand): there is nothing to "
+                "snapshot, migrate, verify or restore"
+            )
+        return self.database
 
     @model_validator(mode="after")
     def _manual_expectation(self) -> DeploymentPlan:

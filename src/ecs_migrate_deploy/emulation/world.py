@@ -129,7 +129,7 @@ class WorldSpec:
     task_cpu: str = "256"
     task_memory: str = "512"
     desired_count: int = 2
-    db_kind: Literal["instance", "cluster"] = "instance"
+    db_kind: Literal["instance", "cluster"] | None = "instance"  # None: a service without a database (a frontend)
     db_identifier: str = "acme-db"
     db_secret: DbSecret = field(default_factory=DbSecret)
     db_sslmode: str = "disable"
@@ -195,7 +195,7 @@ class World:
     task_definition_arns: dict[str, str]
     task_role_arn: str
     execution_role_arn: str
-    db_kind: Literal["instance", "cluster"]
+    db_kind: Literal["instance", "cluster"] | None
     db_identifier: str
     db_arn: str
     secret_arn: str
@@ -248,11 +248,15 @@ class World:
                 "DB_CLUSTER_IDENTIFIER": self.db_identifier if self.db_kind == "cluster" else "",
                 "DB_SECRET_ARN": self.secret_arn,
                 "DB_SSLMODE": self.spec.db_sslmode,
+                # The verification functions' network: where the emulated database is (none without one).
+                "VERIFY_SUBNET_IDS": ",".join(self.subnet_ids) if self.db_kind else "",
+                "VERIFY_SECURITY_GROUP_IDS": self.security_group_id if self.db_kind else "",
                 "TABLE_NAME": self.table_name,
                 "TOPIC_ARN": self.topic_arn,
                 "EVENT_BUS_NAME": "default",
                 "EVENT_SOURCE": self.spec.event_source,
                 **({"MIGRATION_COMMAND": self.spec.migration_command} if self.spec.migration_command else {}),
+                **({} if self.db_kind else {"MIGRATION_COMMAND": ""}),
             },
             refs={"table": self.table_name, "topic": self.topic_arn, "state_machine": self.state_machine_arn},
             attrs={
@@ -308,6 +312,15 @@ class World:
         params = template_parameters(self.spec, self.template, self._world_values())
         pattern = template.resolve(template.trigger_pattern(self.template), params, self.template.get("Conditions"))
         return dict(pattern)
+
+    def conditions(self) -> dict[str, bool]:
+        """The template's Conditions as this world's parameters decide them (e.g. HasDatabase)."""
+        if not self.template:
+            return {}
+        template = _template_module()
+        params = template_parameters(self.spec, self.template, self._world_values())
+        declared = self.template.get("Conditions") or {}
+        return {name: bool(template.resolve({"Condition": name}, params, declared)) for name in declared}
 
     # ---- what the pipeline sent out ---------------------------------------------------------------
 
@@ -717,7 +730,7 @@ def build_world(spec: WorldSpec | None = None) -> World:
         task_role_arn=roles["task"],
         execution_role_arn=roles["execution"],
         db_kind=spec.db_kind,
-        db_identifier=spec.db_identifier,
+        db_identifier=spec.db_identifier if spec.db_kind else "",
         db_arn=db_arn,
         secret_arn=secret_arn,
         table_name=spec.table_name,
@@ -787,7 +800,10 @@ def _roles(iam: Any, spec: WorldSpec) -> dict[str, str]:
 
 
 def _database(rds: Any, secretsmanager: Any, spec: WorldSpec) -> tuple[str, str]:
-    """(database ARN, secret ARN): the instance, or the Aurora cluster with its writer, and its secret."""
+    """(database ARN, secret ARN): the instance, or the Aurora cluster with its writer, and its secret;
+    ("", "") for a service without a database."""
+    if spec.db_kind is None:
+        return "", ""
     if spec.db_kind == "instance":
         db_arn = rds.create_db_instance(
             DBInstanceIdentifier=spec.db_identifier,

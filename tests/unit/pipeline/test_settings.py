@@ -17,6 +17,8 @@ ENV = {
     "DB_INSTANCE_IDENTIFIER": "",
     "DB_CLUSTER_IDENTIFIER": "shop-aurora",
     "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db",
+    "VERIFY_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+    "VERIFY_SECURITY_GROUP_IDS": "sg-0123456789abcdef0",
     "VERIFY_ASSERTIONS": "SELECT 1 FROM a;;SELECT 2 FROM b",
     "ALLOW_SKIP_SNAPSHOT": "false",
     "TABLE_NAME": "t",
@@ -45,11 +47,46 @@ def test_environment_is_parsed(environ: pytest.MonkeyPatch) -> None:
 
 def test_both_databases_is_a_configuration_error(environ: pytest.MonkeyPatch) -> None:
     environ.setenv("DB_INSTANCE_IDENTIFIER", "shop-db")
-    with pytest.raises(ConfigurationError, match="exactly one of DB_INSTANCE_IDENTIFIER"):
+    with pytest.raises(ConfigurationError, match="one of DB_INSTANCE_IDENTIFIER and DB_CLUSTER_IDENTIFIER, not both"):
         get_settings()
 
 
 def test_missing_variable_is_named(environ: pytest.MonkeyPatch) -> None:
     environ.delenv("CLUSTER_NAME")
     with pytest.raises(ConfigurationError, match="CLUSTER_NAME"):
+        get_settings()
+
+
+def test_a_service_without_a_database_has_no_migration_command(environ: pytest.MonkeyPatch) -> None:
+    for name in ("DB_CLUSTER_IDENTIFIER", "DB_SECRET_ARN", "VERIFY_SUBNET_IDS", "VERIFY_SECURITY_GROUP_IDS"):
+        environ.setenv(name, "")
+    environ.setenv("MIGRATION_COMMAND", "")
+    settings = get_settings()
+    assert settings.has_database is False and settings.migration_command == []
+    with pytest.raises(ConfigurationError, match="DB_SECRET_ARN is not set"):
+        _ = settings.secret_arn
+
+
+def test_a_migration_command_without_a_database_is_a_configuration_error(environ: pytest.MonkeyPatch) -> None:
+    environ.setenv("DB_CLUSTER_IDENTIFIER", "")
+    with pytest.raises(ConfigurationError, match="MIGRATION_COMMAND is set but no database is"):
+        get_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "parameter"),
+    [
+        ("MIGRATION_COMMAND", "MigrationCommand"),
+        ("DB_SECRET_ARN", "DbSecretArn"),
+        ("VERIFY_SUBNET_IDS", "VerifySubnetIds"),
+        ("VERIFY_SECURITY_GROUP_IDS", "VerifySecurityGroupIds"),
+    ],
+)
+def test_a_database_without_what_verifies_it_names_the_parameter(
+    environ: pytest.MonkeyPatch, variable: str, parameter: str
+) -> None:
+    environ.setenv(variable, "")
+    with pytest.raises(
+        ConfigurationError, match=f"a stack with a database needs {variable} \\(parameter {parameter}\\)"
+    ):
         get_settings()
