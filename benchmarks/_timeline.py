@@ -1,12 +1,18 @@
-"""A typical deployment on an emulated timeline: snapshot 5 min, migration 2 min, rollout 8 min.
+"""A typical deployment on an emulated timeline: snapshot 5 min, migration 2 min, rollout 8 min
+(and, with `rollback=True`, a rollout that fails at 8 min and a rollback of 4 min).
 
 Shared by deployment_cost.py and pipeline_overhead.py (files starting with `_` are not run by
 `make bench`). The real state machine runs on the local emulator: moto for AWS, the handlers
 in-process, a real PostgreSQL scratch database, the shop example's migrations really applied.
-Wait states are skipped, but the pipeline's clock (`deploy_pipeline.logic.polling.clock`) moves on
-by every skipped second, and the snapshot, the migration task and the rollout are made to finish
-when that clock passes their planned durations, so each check sees what it would see on AWS and
-the adaptive waits play out exactly as they would.
+Waits are skipped, but the pipeline's clock (`deploy_pipeline.logic.polling.clock`) moves on by
+every skipped second, and the snapshot, the migration task and the rollout are made to finish when
+that clock passes their planned durations (x `scale`), so each check sees what it would see on AWS.
+AWS's state-change events are emitted by the emulated account when a resource changes and reach
+NoticeFunction `delay_seconds` later (emulation/aws_events.py), or never (`polling="events lost"`):
+the waits then end at the interval each check chose, as the polling design did.
+
+A phase's notice lag is from the moment its resource changed state (its planned end) to the moment
+the check that saw it ran: the step after it starts right then.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT_SECONDS, MIGRATION_SECONDS, ROLLOUT_SECONDS = 300, 120, 480
 PLANNED_SECONDS = SNAPSHOT_SECONDS + MIGRATION_SECONDS + ROLLOUT_SECONDS
 SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-Polling = Literal["adaptive", "fixed 10 s"]
+Polling = Literal["events", "events lost", "fixed 10 s"]
+ROLLBACK_SECONDS = 240
 
 # Quiet handlers: the figures are the output.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
@@ -35,7 +42,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
 
 @dataclass
 class Phase:
-    """When a phase started and when a check first saw it finished, on the pipeline's emulated clock."""
+    """When a phase started and when its check saw it end, on the pipeline's emulated clock."""
 
     planned_seconds: float
     started: datetime | None = None
@@ -45,21 +52,24 @@ class Phase:
         self.started = self.started or now
 
     def finished(self, now: datetime) -> bool:
-        done = self.started is not None and (now - self.started).total_seconds() >= self.planned_seconds
-        if done and self.seen_done is None:
+        return self.started is not None and (now - self.started).total_seconds() >= self.planned_seconds
+
+    def noticed(self, now: datetime) -> None:
+        """The phase's check saw its end (done, or failed) at `now`."""
+        if self.seen_done is None and self.finished(now):
             self.seen_done = now
-        return done
 
     @property
     def noticed_late_seconds(self) -> float:
-        """How long after the phase really ended a check noticed it (the price of waiting longer)."""
-        assert self.started and self.seen_done
+        """How long after the phase really ended its check noticed it."""
+        assert self.started and self.seen_done, "the phase's end was never noticed"
         return (self.seen_done - self.started).total_seconds() - self.planned_seconds
 
 
 @dataclass
 class TimelineRun:
     polling: Polling
+    scale: float
     report: Any  # ExecutionReport
     invocations: list[Any]  # moto_seams.Invocation
     migrator_seconds: float
@@ -72,7 +82,9 @@ class TimelineRun:
 
     @property
     def lambda_invocations(self) -> int:
-        return sum(1 for e in self.report.events if e["type"] == "LambdaFunctionScheduled")
+        """Every invocation: the phases' functions, AwaitEvent (a waitForTaskToken state's history
+        shows it as a task, not a Lambda) and NoticeFunction (invoked by EventBridge, outside it)."""
+        return len(self.invocations)
 
     def own_ms(self, invocation: Any) -> float:
         """An invocation's duration without the migrator, which the emulated RunTask runs inside
@@ -83,8 +95,22 @@ class TimelineRun:
     @property
     def checks(self) -> dict[str, int]:
         return {
-            name: self.report.state_names.count(name) for name in ("CheckSnapshot", "CheckMigration", "CheckRollout")
+            name: self.report.state_names.count(name)
+            for name in ("CheckSnapshot", "CheckMigration", "CheckRollout", "CheckRollback")
         }
+
+    @property
+    def history_events(self) -> int:
+        return len(self.report.events)
+
+    @property
+    def migration_started_after(self) -> float:
+        """Seconds from the push (the execution's start) to the migration task's start, emulated."""
+        started = self.phases["migration"].started
+        assert started is not None
+        return (started - self.report_started).total_seconds()
+
+    report_started: datetime = field(default_factory=datetime.now)
 
 
 @contextlib.contextmanager
@@ -125,33 +151,74 @@ def fixed_polling(seconds: int) -> Iterator[None]:
             module.next_wait = original  # type: ignore[assignment]
 
 
-def run_timeline(polling: Polling) -> TimelineRun:
-    """One deployment of v1.1.0 on the timeline above; the execution must succeed."""
+def run_timeline(
+    polling: Polling, *, scale: float = 1.0, rollback: bool = False, delay_seconds: float | None = None
+) -> TimelineRun:
+    """One deployment of v1.1.0 on the timeline above (durations x `scale`): it must succeed, or with
+    `rollback`, roll back after its rollout fails."""
     from deploy_pipeline.logic.polling import now
     from psycopg2.extensions import parse_dsn
 
+    from ecs_migrate_deploy.emulation.aws_events import DOCUMENTED_NEAR_REAL_TIME_SECONDS, EventDelivery
     from ecs_migrate_deploy.emulation.engine import Emulator
     from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
     from ecs_migrate_deploy.emulation.world import DbSecret, WorldSpec
     from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 
     phases = {
-        "snapshot": Phase(SNAPSHOT_SECONDS),
-        "migration": Phase(MIGRATION_SECONDS),
-        "rollout": Phase(ROLLOUT_SECONDS),
+        "snapshot": Phase(SNAPSHOT_SECONDS * scale),
+        "migration": Phase(MIGRATION_SECONDS * scale),
+        "rollout": Phase(ROLLOUT_SECONDS * scale),
     }
+    if rollback:
+        phases["rollback"] = Phase(ROLLBACK_SECONDS * scale)
     migrator_seconds = 0.0
+    initial: dict[str, str] = {}  # service -> the task definition it ran before (the rollback's)
 
     def snapshot_policy(kind: str, snapshot_id: str) -> str:
         phases["snapshot"].start(now())
         return "available" if phases["snapshot"].finished(now()) else "creating"
 
-    def start_rollout(event: dict[str, Any], context: Any) -> Any:
-        phases["rollout"].start(now())
-        return resolve_handler("deploy_pipeline.handlers.rollout.start")(event, context)
+    def started(phase: str, handler: str) -> Any:
+        def start(event: dict[str, Any], context: Any) -> Any:
+            phases[phase].start(now())
+            return resolve_handler(handler)(event, context)
+
+        return start
+
+    def checked(phase: str, handler: str) -> Any:
+        """The phase's check: when it returns done, or fails, the phase's end has been noticed."""
+
+        def check(event: dict[str, Any], context: Any) -> Any:
+            try:
+                result = resolve_handler(handler)(event, context)
+            except Exception:
+                phases[phase].noticed(now())
+                raise
+            if result.get("done"):
+                phases[phase].noticed(now())
+            return result
+
+        return check
 
     def rollout_policy(service: str, task_definition_arn: str) -> str:
-        return "COMPLETED" if phases["rollout"].finished(now()) else "IN_PROGRESS"
+        if task_definition_arn == initial.get(service):  # the rollback's deployment
+            return "COMPLETED" if phases["rollback"].finished(now()) else "IN_PROGRESS"
+        if not phases["rollout"].finished(now()):
+            return "IN_PROGRESS"
+        return "FAILED" if rollback else "COMPLETED"
+
+    routes = {
+        "StartRolloutFunction": started("rollout", "deploy_pipeline.handlers.rollout.start"),
+        "CheckSnapshotFunction": checked("snapshot", "deploy_pipeline.handlers.snapshot.check"),
+        "CheckMigrationFunction": checked("migration", "deploy_pipeline.handlers.migration.check"),
+        "CheckRolloutFunction": checked("rollout", "deploy_pipeline.handlers.rollout.check"),
+        "StartRollbackFunction": started("rollback", "deploy_pipeline.handlers.rollback.start"),
+        "CheckRollbackFunction": checked("rollback", "deploy_pipeline.handlers.rollback.check"),
+    }
+    delay = DOCUMENTED_NEAR_REAL_TIME_SECONDS if delay_seconds is None else delay_seconds
+    # "fixed 10 s" is the naive design: a poll every 10 s and no events.
+    delivery = EventDelivery(delay_seconds=delay, drop=lambda event: polling != "events")
 
     with scratch_database() as (name, url):
         local = LocalMigrationRunner(workdir=ROOT / "examples" / "shop", database_url=url)
@@ -177,13 +244,17 @@ def run_timeline(polling: Polling) -> TimelineRun:
             task_runner=migrate,
             snapshot_policy=snapshot_policy,
             rollout_policy=rollout_policy,
-            routes={"StartRolloutFunction": start_rollout},
-            parameters={"DbSslMode": "disable"},
+            routes=routes,
+            parameters={"DbSslMode": "disable", "RolloutTimeoutSeconds": str(int(4 * ROLLOUT_SECONDS * scale) + 60)},
             poll_interval=0.2,  # the figures are the pipeline's time, not the harness's
+            event_delivery=delivery,
         )
         with emulator, fixed_polling(10) if polling == "fixed 10 s" else contextlib.nullcontext():
-            report = emulator.run({"image_tag": "v1.1.0"}, name=f"timeline-{uuid.uuid4().hex[:8]}", timeout=300)
-            if not report.succeeded:
-                raise RuntimeError(f"the timeline deployment did not succeed: {report.error}: {report.cause}")
+            initial.update(emulator.world.task_definition_arns)
+            began = now()
+            report = emulator.run({"image_tag": "v1.1.0"}, name=f"timeline-{uuid.uuid4().hex[:8]}", timeout=600)
+            expected = "FAILED" if rollback else "SUCCEEDED"
+            if report.status != expected:
+                raise RuntimeError(f"the timeline deployment ended {report.status}: {report.error}: {report.cause}")
             invocations = list(emulator.seams.lambdas.invocations)
-    return TimelineRun(polling, report, invocations, migrator_seconds, phases)
+    return TimelineRun(polling, scale, report, invocations, migrator_seconds, phases, report_started=began)

@@ -24,7 +24,7 @@ RUNS = 3
 
 
 def main() -> None:
-    runs = [run_timeline("adaptive") for _ in range(RUNS)]
+    runs = [run_timeline("events") for _ in range(RUNS)]
     overheads = [run.report.wall_seconds - run.migrator_seconds for run in runs]
     median = sorted(range(RUNS), key=lambda i: overheads[i])[RUNS // 2]
     run = runs[median]

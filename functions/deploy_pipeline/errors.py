@@ -85,3 +85,9 @@ class TransientAwsError(PipelineError):
 
 class AwsCallFailed(PipelineError):
     """An AWS call failed for a reason retrying will not fix (permissions, validation, state)."""
+
+
+class EventAlreadyArrived(PipelineError):
+    """The AWS event a wait registers for arrived before the wait did: the check runs at once.
+
+    Raised by AwaitEvent inside a waitForTaskToken state, whose Catch goes to the phase's check."""

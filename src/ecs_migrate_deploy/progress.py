@@ -104,6 +104,27 @@ def summarize(state: str, output: Any) -> str:
     return ""
 
 
+# The event-driven waits (statemachine: waitForTaskToken states) and the AWS event each waits for.
+EVENT_WAITS = {
+    "WaitForSnapshot": "RDS's snapshot event",
+    "WaitForMigration": "ECS's task STOPPED event",
+    "WaitForRollout": "ECS's deployment event",
+    "WaitForRollback": "ECS's deployment event",
+}
+
+
+def _event_wait_detail(name: str, ended: str, emulated: float) -> str:
+    """How an event-driven wait ended: woken by its event, the event came first, or none came."""
+    waited = f" after {emulated:.0f}s" if emulated else ""
+    if ended == "TaskSucceeded":
+        how = f"woken by it{waited}"
+    elif ended == "EventAlreadyArrived":
+        how = "it had come already"
+    else:
+        how = f"none came, checked{waited}"
+    return f"waiting for {EVENT_WAITS[name]}: {how}"
+
+
 @dataclass
 class StateLine:
     name: str
@@ -122,6 +143,7 @@ class ProgressTracker:
     lines: list[StateLine] = field(default_factory=list)
     _entered: dict[str, tuple[datetime, str]] = field(default_factory=dict)
     _failure: dict[str, str] = field(default_factory=dict)
+    _ended: dict[str, str] = field(default_factory=dict)  # event wait -> how its task ended
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = str(event.get("type", ""))
@@ -131,7 +153,14 @@ class ProgressTracker:
         elif kind in ("TaskFailed", "LambdaFunctionFailed"):
             details = event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
             current = next(reversed(self._entered), "")
-            self._failure[current] = f"{details.get('error')}: {_cause_message(details.get('cause'))}"
+            if current in EVENT_WAITS:
+                self._ended[current] = str(details.get("error"))
+            else:
+                self._failure[current] = f"{details.get('error')}: {_cause_message(details.get('cause'))}"
+        elif kind in ("TaskSucceeded", "TaskTimedOut"):
+            current = next(reversed(self._entered), "")
+            if current in EVENT_WAITS:
+                self._ended[current] = kind
         elif kind.endswith("StateExited"):
             details = event.get("stateExitedEventDetails", {})
             name = details.get("name", "")
@@ -141,6 +170,10 @@ class ProgressTracker:
             if state_type == "Wait":
                 emulated = self.sleeps_for(name) if self.sleeps_for else 0.0
                 line = StateLine(name, state_type, "waited", seconds, f"wait {emulated:.0f}s" if emulated else "")
+            elif name in EVENT_WAITS:
+                emulated = self.sleeps_for(name) if self.sleeps_for else 0.0
+                detail = _event_wait_detail(name, self._ended.pop(name, "TaskTimedOut"), emulated)
+                line = StateLine(name, state_type, "waited", seconds, detail)
             elif failure:
                 line = StateLine(name, state_type, "failed", seconds, failure)
             else:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.engine import Emulator
+from ecs_migrate_deploy.emulation.moto_seams import Invocation, TaskOutcome
 from ecs_migrate_deploy.emulation.world import World, WorldSpec
 from ecs_migrate_deploy.image_labels import labels_for
 
@@ -28,14 +29,12 @@ def file_name(function: str) -> str:
     return "-".join(w.lower() for w in words) + ".json"
 
 
-def lambda_inputs(report: ExecutionReport) -> dict[str, Any]:
-    """Function name -> the first input it was invoked with in this execution."""
+def lambda_inputs(invocations: Iterable[Invocation]) -> dict[str, Any]:
+    """Function name -> the first input it was invoked with: by the state machine (its Tasks, and the
+    waits' AwaitEvent) or by EventBridge (NoticeFunction, with an AWS state-change event)."""
     found: dict[str, Any] = {}
-    for event in report.events:
-        details = event.get("lambdaFunctionScheduledEventDetails")
-        if details:
-            function = details["resource"].rsplit(":", 1)[-1]
-            found.setdefault(function, json.loads(details["input"]))
+    for invocation in invocations:
+        found.setdefault(invocation.function_name, invocation.event)
     return found
 
 
@@ -72,11 +71,11 @@ def capture() -> dict[str, Any]:
             "image_digest": emulator.world.digests["v1.1.0"],
             "options": {"dry_run": True, "expected_migration": "20250310083000_order_status"},
         }
-        report = emulator.run(push, name="sample-deployment")
+        emulator.run(push, name="sample-deployment")
         # `sam local invoke --env-vars events/local-env.json`: the stack's variables for every function
         variables = {**emulator.world.env(), "DB_SSLMODE": "verify-full"}  # what a real stack uses
         files["local-env.json"] = {"Parameters": dict(sorted(variables.items()))}
-        for function, payload in lambda_inputs(report).items():
+        for function, payload in lambda_inputs(emulator.seams.lambdas.invocations).items():
             files.setdefault(file_name(function), payload)
     return files
 

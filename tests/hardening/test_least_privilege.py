@@ -166,6 +166,6 @@ def test_the_transformed_template_keeps_the_skips_checkov_reads() -> None:
         for name, resource in cloudformation()["Resources"].items()
         if resource["Type"] == "AWS::Lambda::Function"
     }
-    assert len(functions) == 14
+    assert len(functions) == 16
     for name, resource in functions.items():
         assert json.dumps(resource.get("Metadata", {})).count("CKV_AWS_") >= 3, name

@@ -42,6 +42,49 @@ def _states(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield (f"{where}{name}" if where != "top level" else name), state
 
 
+def _is_event_wait(state: dict[str, Any]) -> bool:
+    """An event-driven wait (logic/wakeups.py): a waitForTaskToken Task whose every outcome is the check."""
+    return str(state.get("Resource", "")).endswith(".waitForTaskToken")
+
+
+def _phase_tasks(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The Task states that run a phase's Lambda (every Task but the event-driven waits)."""
+    return ((name, state) for name, state in _states(path) if state.get("Type") == "Task" and not _is_event_wait(state))
+
+
+# Each event-driven wait, and the check it always leads to (woken, timed out, or failed to register).
+EVENT_WAITS = {
+    "WaitForSnapshot": ("CheckSnapshot", "snapshot"),
+    "WaitForMigration": ("CheckMigration", "migration"),
+    "WaitForRollout": ("CheckRollout", "rollout"),
+    "WaitForRollback": ("CheckRollback", "rollback"),
+}
+
+
+def test_every_event_wait_ends_in_its_check_within_the_interval_the_check_chose() -> None:
+    states = _definition(ROOT / "statemachine" / "deploy.asl.json")["States"]
+    waits = {name: state for name, state in states.items() if _is_event_wait(state)}
+    assert set(waits) == set(EVENT_WAITS)
+    for name, state in waits.items():
+        check, phase = EVENT_WAITS[name]
+        assert state["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken", name
+        assert state["Parameters"]["FunctionName"] == "${AwaitEventFunctionArn}", name
+        assert state["Parameters"]["Payload"] == {
+            "token.$": "$$.Task.Token",
+            "wait_for": phase,
+            "execution.$": "$.execution",
+            "state.$": "$",
+        }, name
+        # The fallback: the interval the last check chose, after which the check runs as if woken.
+        assert state["TimeoutSecondsPath"] == f"$.{phase}.wait_seconds" and "TimeoutSeconds" not in state, name
+        # Woken, timed out, or unable to register: the state is left as it was, and the check runs.
+        assert state["ResultPath"] is None and state["Next"] == check, name
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": check}], name
+        assert "Retry" not in state, name
+        # and a check that is not done yet comes back to this wait
+        assert states[states[check]["Next"]]["Default"] == name, name
+
+
 @pytest.mark.parametrize("path", ASL_PATHS, ids=lambda p: p.name)
 def test_asl_validator_accepts_the_definition(path: Path) -> None:
     result = run([tool("asl-validator", node=True), "--json-path", str(path)])
@@ -51,9 +94,7 @@ def test_asl_validator_accepts_the_definition(path: Path) -> None:
 @pytest.mark.parametrize("path", ASL_PATHS, ids=lambda p: p.name)
 def test_every_task_retries_transient_errors_and_catches(path: Path) -> None:
     problems = []
-    for name, state in _states(path):
-        if state.get("Type") != "Task":
-            continue
+    for name, state in _phase_tasks(path):
         retried = {error for retrier in state.get("Retry", []) for error in retrier.get("ErrorEquals", [])}
         missing = [e for e in MUST_RETRY if e not in retried and "States.ALL" not in retried]
         if missing:
@@ -129,9 +170,7 @@ def test_a_timed_out_invocation_is_retried_and_never_overlaps_a_running_one(path
     from static_support import functions, global_function
 
     timeouts = {name: int(props.get("Timeout") or global_function()["Timeout"]) for name, props in functions().items()}
-    for name, state in _states(path):
-        if state.get("Type") != "Task":
-            continue
+    for name, state in _phase_tasks(path):
         retried = {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
         assert {"Lambda.Unknown", "Sandbox.Timedout", "States.Timeout"} <= retried, name
         function = state["Resource"].removeprefix("${").removesuffix("Arn}")
@@ -162,7 +201,7 @@ EXTRA_RETRIERS = {
 
 @pytest.mark.parametrize("path", ASL_PATHS, ids=lambda p: p.name)
 def test_every_task_retries_transient_errors_the_same_way(path: Path) -> None:
-    tasks = {name: state for name, state in _states(path) if state.get("Type") == "Task"}
+    tasks = dict(_phase_tasks(path))
     shared = [
         retrier
         for retrier in next(iter(tasks.values()))["Retry"]
@@ -203,4 +242,4 @@ def test_every_failure_goes_where_the_design_says() -> None:
         for name, state in states.items()
         if state.get("Type") == "Task"
     }
-    assert routes == CATCH_ROUTES
+    assert routes == {**CATCH_ROUTES, **{wait: (check, None) for wait, (check, _) in EVENT_WAITS.items()}}

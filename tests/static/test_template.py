@@ -53,6 +53,8 @@ EXPECTED_HANDLERS = {
     "StartRollbackFunction": "deploy_pipeline.handlers.rollback.start",
     "CheckRollbackFunction": "deploy_pipeline.handlers.rollback.check",
     "RecordFunction": "deploy_pipeline.handlers.record.handler",
+    "AwaitEventFunction": "deploy_pipeline.handlers.wakeup.await_event",
+    "NoticeFunction": "deploy_pipeline.handlers.wakeup.notice",
 }
 VPC_FUNCTIONS = {"CaptureBaselineFunction", "VerifyFunction"}
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ecs_migrate_deploy.emulation.aws_events import EventDelivery
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
 from ecs_migrate_deploy.emulation.moto_seams import RolloutPolicy, Seam, SnapshotPolicy, TaskRunner
 from ecs_migrate_deploy.emulation.world import DbSecret, World, WorldSpec
@@ -144,6 +145,7 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
         routes: dict[str, Any] | None = None,
         parameters: dict[str, str] | None = None,
         extra_seams: Sequence[Seam] = (),
+        event_delivery: EventDelivery | None = None,
         **spec_changes: Any,
     ) -> Pipeline:
         app_url = (
@@ -170,6 +172,7 @@ def make_pipeline(scratch_database: ScratchDatabase) -> Iterator[PipelineFactory
             parameters={"DbSslMode": "disable", **(parameters or {})},
             extra_env={"POWERTOOLS_METRICS_DISABLED": "1"},
             extra_seams=extra_seams,
+            event_delivery=event_delivery,
         )
         emulator.__enter__()
         emulators.append(emulator)

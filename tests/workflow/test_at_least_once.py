@@ -218,7 +218,12 @@ def test_the_declared_states_are_the_ones_visited(make_pipeline: PipelineFactory
 
     report = pipeline.run(scenario.execution_input, name=f"baseline-{name}")
 
-    tasks = {s for s, state in pipeline.world.definition["States"].items() if state["Type"] == "Task"}
+    # the phases' Tasks (an event-driven wait's Lambda only registers it: any failure there is a check)
+    tasks = {
+        s
+        for s, state in pipeline.world.definition["States"].items()
+        if state["Type"] == "Task" and not str(state["Resource"]).endswith(".waitForTaskToken")
+    }
     visited = [s for s in dict.fromkeys(report.state_names) if s in tasks]
     assert visited == scenario.states
     _assert_ends_as_declared(pipeline, scenario, report)

@@ -21,16 +21,19 @@ def primary(pipeline: Pipeline, service: str) -> dict[str, Any]:
     return next(d for d in pipeline.world.service(service)["deployments"] if d["status"] == "PRIMARY")
 
 
-def only_initial_completes(box: dict[str, Pipeline], *, rollback: str = "COMPLETED", polls: int = 0) -> Any:
-    """A rollout policy: any new revision FAILS; the services' original revisions end in `rollback`,
-    after `polls` looks IN_PROGRESS (so the rollback must really be watched)."""
-    seen: dict[str, int] = {}
+def only_initial_completes(box: dict[str, Pipeline], *, rollback: str = "COMPLETED", seconds: float = 0) -> Any:
+    """A rollout policy: any new revision FAILS; the services' original revisions end in `rollback`
+    `seconds` after they were first asked about (on the pipeline's clock), IN_PROGRESS until then, so a
+    rollback that takes time must really be watched."""
+    from deploy_pipeline.logic.polling import now
+
+    first_asked: dict[str, Any] = {}
 
     def policy(service: str, task_definition_arn: str) -> str:
         if task_definition_arn != box["p"].world.task_definition_arns[service]:
             return "FAILED"
-        seen[service] = seen.get(service, 0) + 1
-        return rollback if seen[service] > polls else "IN_PROGRESS"
+        started = first_asked.setdefault(service, now())
+        return rollback if (now() - started).total_seconds() >= seconds else "IN_PROGRESS"
 
     return policy
 
@@ -39,7 +42,7 @@ def only_initial_completes(box: dict[str, Pipeline], *, rollback: str = "COMPLET
 def test_ecs_circuit_breaker_rollback_is_watched_and_recorded_as_rolled_back(make_pipeline: PipelineFactory) -> None:
     box: dict[str, Pipeline] = {}
     pipeline = box["p"] = make_pipeline(
-        "shop", circuit_breaker_rollback=True, rollout_policy=only_initial_completes(box, polls=2)
+        "shop", circuit_breaker_rollback=True, rollout_policy=only_initial_completes(box, seconds=120)
     )
     initial = dict(pipeline.world.task_definition_arns)
 
@@ -75,7 +78,7 @@ def test_ecs_rollback_that_stalls_is_a_failed_rollback(make_pipeline: PipelineFa
 
 def test_start_rollback_retried_after_its_update_service_calls_still_watches(make_pipeline: PipelineFactory) -> None:
     box: dict[str, Pipeline] = {}
-    pipeline = box["p"] = make_pipeline("shop", rollout_policy=only_initial_completes(box, polls=1))
+    pipeline = box["p"] = make_pipeline("shop", rollout_policy=only_initial_completes(box, seconds=60))
     router = pipeline.emulator.seams.lambdas
     start_rollback = str(pipeline.world.definition["States"]["StartRollback"]["Resource"]).rsplit(":", 1)[-1]
     router.lose_result(start_rollback)
@@ -99,7 +102,7 @@ def test_start_rollback_retried_after_its_update_service_calls_still_watches(mak
 @pytest.mark.parametrize("function_state", ["StartRollout", "CheckRollout", "CheckRollback"])
 def test_rollout_and_rollback_states_are_harmless_to_retry(make_pipeline: PipelineFactory, function_state: str) -> None:
     box: dict[str, Pipeline] = {}
-    pipeline = box["p"] = make_pipeline("shop", rollout_policy=only_initial_completes(box, polls=1))
+    pipeline = box["p"] = make_pipeline("shop", rollout_policy=only_initial_completes(box, seconds=60))
     router = pipeline.emulator.seams.lambdas
     router.lose_result(str(pipeline.world.definition["States"][function_state]["Resource"]).rsplit(":", 1)[-1])
     updates: list[str] = []
@@ -144,11 +147,14 @@ def test_services_not_deployed_by_ecs_are_refused_before_anything_is_touched(
 
 # Defect 7 ------------------------------------------------------------------------------------------
 def test_a_healthy_release_behind_a_classic_load_balancer_succeeds(make_pipeline: PipelineFactory) -> None:
-    polls: dict[str, int] = {}
+    from deploy_pipeline.logic.polling import now
+
+    first_asked: dict[str, Any] = {}
 
     def two_looks(service: str, task_definition_arn: str) -> str:
-        polls[service] = polls.get(service, 0) + 1
-        return "COMPLETED" if polls[service] > 2 else "IN_PROGRESS"
+        """Steady 90 s after the rollout began (no rolloutState, so no event: the checks must see it)."""
+        started = first_asked.setdefault(service, now())
+        return "COMPLETED" if (now() - started).total_seconds() >= 90 else "IN_PROGRESS"
 
     pipeline = make_pipeline("shop", classic_load_balancer=True, rollout_policy=two_looks)
     assert "rolloutState" not in primary(pipeline, "web")
@@ -171,7 +177,7 @@ def test_a_failing_release_behind_a_classic_load_balancer_times_out_and_is_rolle
     pipeline = box["p"] = make_pipeline(
         "shop",
         classic_load_balancer=True,
-        rollout_policy=only_initial_completes(box, polls=1),
+        rollout_policy=only_initial_completes(box, seconds=60),
         parameters={"RolloutTimeoutSeconds": "600"},
     )
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_rds.client import RDSClient
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sns.client import SNSClient
+    from mypy_boto3_stepfunctions.client import SFNClient
 
 
 @cache
@@ -60,6 +61,10 @@ def logs() -> CloudWatchLogsClient:
 
 def secretsmanager() -> SecretsManagerClient:
     return _client("secretsmanager")  # type: ignore[no-any-return]
+
+
+def stepfunctions() -> SFNClient:
+    return _client("stepfunctions")  # type: ignore[no-any-return]
 
 
 def reset_clients() -> None:

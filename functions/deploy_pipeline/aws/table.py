@@ -7,10 +7,13 @@ Keys (pk / sk):
 - `BASELINE#<deployment_id>` / `FINGERPRINT`: the schema fingerprint taken before the migration.
 - `SUCCEEDED#<image digest>` / `<cluster>#<deployment_id>`: one per Succeeded deployment of an image,
   so another stack (RequireSucceededIn: prod reading dev's table) finds one with a Query on its digest.
+- `WAKE#<resource>` / `WAKE`: a waiting state's task token, or the mark of an event that came first
+  (aws/wakeups.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -199,12 +202,18 @@ def record_steps_done(table: str, cluster: str, record: dict[str, Any]) -> set[s
 
 
 def mark_record_step(table: str, cluster: str, record: dict[str, Any], step: str) -> None:
-    clients.dynamodb().update_item(
-        TableName=table,
-        Key=_record_key(cluster, record),
-        UpdateExpression="ADD steps_done :step",
-        ExpressionAttributeValues={":step": {"SS": [step]}},
-    )
+    """Note on the record's item that `step` is done; never creates an item without the record (when
+    writing the record itself failed, UpdateItem would otherwise make one of the step marks alone)."""
+    dynamodb = clients.dynamodb()
+    with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.update_item(
+            TableName=table,
+            Key=_record_key(cluster, record),
+            UpdateExpression="ADD steps_done :step",
+            ConditionExpression="attribute_exists(#record)",
+            ExpressionAttributeNames={"#record": "record"},
+            ExpressionAttributeValues={":step": {"SS": [step]}},
+        )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """How long Step Functions waits before the next check: adaptive, so a deployment costs few transitions.
 
+Since the waits became event-driven (logic/wakeups.py), this interval is the fallback: a wait ends
+when AWS's event for the phase arrives, and at the latest after this interval, when the check runs as
+it always did. The figures below are the polling alone, i.e. with every event lost.
+
 Each Wait → Check → Choice round costs three state transitions (Standard workflows bill per
 transition), and a phase's check notices completion only when it runs. The wait after a check is
 GROWTH x the time the phase has taken so far (within [MIN, MAX]), so the number of checks grows

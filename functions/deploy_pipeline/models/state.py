@@ -290,6 +290,46 @@ class ResolveOutput(_Model):
     plan: DeploymentPlan
 
 
+WaitFor = Literal["snapshot", "migration", "rollout", "rollback"]
+
+
+class AwaitInput(_Model):
+    """What an event-driven wait (a waitForTaskToken state) hands AwaitEvent: its task token (up to
+    1024 characters, SendTaskSuccess's taskToken), what it waits for, and the state so far."""
+
+    execution: ExecutionInfo
+    token: str = Field(min_length=1, max_length=1024)
+    wait_for: WaitFor
+    state: PipelineState
+
+
+class AwaitResult(_Model):
+    """The resources whose AWS event ends this wait (none: only the fallback timeout will)."""
+
+    wait_for: WaitFor
+    resources: list[str]
+
+
+class AwsEvent(_Model):
+    """An AWS state-change event as EventBridge delivers it to NoticeFunction (the fields read)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = ""
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    time: datetime | None = None
+    resources: list[str] = Field(default_factory=list)
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class NoticeResult(_Model):
+    """What an event woke: the resource it is about, and whether a waiting state was woken."""
+
+    resource: str | None
+    woken: bool = False
+
+
 __all__ = [
     "DeploymentPlan",
     "ExecutionInfo",

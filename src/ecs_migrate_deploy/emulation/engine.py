@@ -34,6 +34,8 @@ from ecs_migrate_deploy.emulation.world import World, WorldSpec, aws_client, bui
 if TYPE_CHECKING:
     from moto.core.config import DefaultConfig
 
+    from ecs_migrate_deploy.emulation.aws_events import AwsEventSource, EventDelivery
+
 MOTO_CONFIG: DefaultConfig = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -205,6 +207,7 @@ class Emulator:
     emulated_clock: bool = True
     endpoint_url: str | None = None
     extra_seams: Sequence[Seam] = ()
+    event_delivery: EventDelivery | None = None  # how AWS's state-change events reach NoticeFunction
 
     def __post_init__(self) -> None:
         self.seams = MotoSeams(
@@ -217,8 +220,10 @@ class Emulator:
             enforce_lambda_timeouts=self.enforce_lambda_timeouts,
             # The database's endpoint is the local PostgreSQL the world's secret names.
             extra=[RdsEndpoint(self.spec.db_secret.host), *self.extra_seams],
+            event_delivery=self.event_delivery,
         )
         self.clock_offset = 0.0  # seconds a test moved the clock on by hand (advance_clock)
+        self.events: AwsEventSource | None = None  # AWS's state-change events, once the world is built
         self._saved_clock: Callable[[], datetime] | None = None
         self._world: World | None = None
         self._mock: Any = None
@@ -265,6 +270,9 @@ class Emulator:
             reset_pipeline_caches()
             if self.emulated_clock:
                 self._install_clock()
+            from deploy_pipeline.logic import polling
+
+            self.events = self.seams.events.attach(self._world, polling.clock)
         except BaseException:
             self._teardown()
             raise
@@ -284,9 +292,11 @@ class Emulator:
         real = self._saved_clock
         recorder = self.seams.sleeps
 
+        events = self.seams.events
+
         def emulated() -> datetime:
             skipped = sum(r.seconds for r in list(recorder.records) if r.skipped)
-            return real() + timedelta(seconds=skipped + self.clock_offset)
+            return real() + timedelta(seconds=skipped + self.clock_offset - events.real_seconds_in_ticks)
 
         polling.clock = emulated
 

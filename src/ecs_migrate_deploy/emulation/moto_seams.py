@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
 if TYPE_CHECKING:
     from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 
+    from ecs_migrate_deploy.emulation.aws_events import EventDelivery
+
 MOTO_VERSION = "5.2.5"
 """The moto release these seams were written against (pyproject pins it exactly)."""
 
@@ -440,9 +442,10 @@ def _environment_overlay(values: Mapping[str, str]) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class RecordedSleep:
-    """A sleep the SFN interpreter asked for: `kind` wait = a Wait state, retry = Retry backoff."""
+    """A sleep the SFN interpreter asked for: `kind` wait = a Wait state, retry = Retry backoff, event =
+    a tick of a task-token wait."""
 
-    kind: Literal["wait", "retry"]
+    kind: Literal["wait", "retry", "event"]  # event: a tick of an event-driven wait (aws_events.py)
     state: str | None
     seconds: float
     execution_arn: str | None
@@ -1267,11 +1270,13 @@ class MotoSeams(Seam):
         skip_retry_sleeps: bool = True,
         enforce_lambda_timeouts: bool = False,
         extra: Sequence[Seam] = (),
+        event_delivery: EventDelivery | None = None,
     ) -> None:
         """`extra`: more seams installed with these (the documented AWS limits and behaviours moto does
         not have, `documented_limits.SnsSubjectRules`, `documented_behaviour.RunTaskIdempotency` and
         `documented_behaviour.EcrBlobDownloads` (`ecr_blobs`), are always among them)."""
         super().__init__()
+        from ecs_migrate_deploy.emulation.aws_events import EventDrivenWaits
         from ecs_migrate_deploy.emulation.documented_behaviour import EcrBlobDownloads, RunTaskIdempotency
         from ecs_migrate_deploy.emulation.documented_limits import (
             RdsClusterRestoreAsDocumented,
@@ -1287,6 +1292,7 @@ class MotoSeams(Seam):
         self.tasks = EcsTasks(task_runner)
         self.rollouts = EcsRollouts(rollout_policy)
         self.snapshots = RdsSnapshots(snapshot_policy) if snapshot_policy else None
+        self.events = EventDrivenWaits(self.sleeps, event_delivery)
         self._installed: list[Seam] = []
 
     @property
@@ -1296,7 +1302,7 @@ class MotoSeams(Seam):
     def install(self) -> Self:
         if self._installed:
             raise RuntimeError("MotoSeams is already installed")
-        seams: list[Seam] = [self.lambdas, self.sleeps, self.tasks, self.rollouts]
+        seams: list[Seam] = [self.lambdas, self.sleeps, self.tasks, self.rollouts, self.events]
         if self.snapshots is not None:
             seams.append(self.snapshots)
         seams += self.extra

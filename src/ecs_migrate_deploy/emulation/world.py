@@ -14,29 +14,35 @@ touches go through `moto_seams` (settling the services' initial deployments).
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import json
 import os
-import re
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
 import boto3
 
+from ecs_migrate_deploy import template as cfn
 from ecs_migrate_deploy.emulation import moto_seams
+from ecs_migrate_deploy.template_values import (
+    WorldValues,
+    compute_environment,
+    function_names_in,
+    global_variables,
+    substitute_definition,
+    template_functions,
+    template_parameters,
+)
 
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 ImageLayout = Literal["docker", "oci", "index"]
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
 
 
 _SESSION: boto3.session.Session | None = None
@@ -308,19 +314,31 @@ class World:
         """The stack's trigger rule pattern (template.yaml) with this world's parameter values."""
         if not self.template:
             raise RuntimeError("this world was built without a SAM template: it has no trigger rule")
-        template = _template_module()
         params = template_parameters(self.spec, self.template, self._world_values())
-        pattern = template.resolve(template.trigger_pattern(self.template), params, self.template.get("Conditions"))
+        pattern = cfn.resolve(cfn.trigger_pattern(self.template), params, self.template.get("Conditions"))
         return dict(pattern)
+
+    def function_event_patterns(self, logical_id: str) -> list[dict[str, Any]]:
+        """The EventBridge patterns of a function's `EventBridgeRule` events, with this world's values."""
+        if not self.template:
+            return []
+        params = template_parameters(self.spec, self.template, self._world_values())
+        function = (self.template.get("Resources") or {}).get(logical_id) or {}
+        events = ((function.get("Properties") or {}).get("Events")) or {}
+        conditions = self.template.get("Conditions") or {}
+        return [
+            dict(cfn.resolve(event["Properties"]["Pattern"], params, conditions))
+            for event in events.values()
+            if event.get("Type") == "EventBridgeRule"
+        ]
 
     def conditions(self) -> dict[str, bool]:
         """The template's Conditions as this world's parameters decide them (e.g. HasDatabase)."""
         if not self.template:
             return {}
-        template = _template_module()
         params = template_parameters(self.spec, self.template, self._world_values())
         declared = self.template.get("Conditions") or {}
-        return {name: bool(template.resolve({"Condition": name}, params, declared)) for name in declared}
+        return {name: bool(cfn.resolve({"Condition": name}, params, declared)) for name in declared}
 
     # ---- what the pipeline sent out ---------------------------------------------------------------
 
@@ -482,173 +500,8 @@ def put_image(
 
 
 # --------------------------------------------------------------------------------------------------
-# Template (SAM) -> functions, substitutions, environment
+# The state machine's definition
 # --------------------------------------------------------------------------------------------------
-
-
-def _template_module() -> ModuleType:
-    """`ecs_migrate_deploy.template` (load_template, parameter_defaults, resolve), imported late."""
-    return importlib.import_module("ecs_migrate_deploy.template")
-
-
-@dataclass(frozen=True)
-class WorldValues:
-    """What the world decides, keyed so it can be matched to whatever the template names it."""
-
-    env: dict[str, str]
-    refs: dict[str, str]  # resource kind -> Ref value
-    attrs: dict[str, str]  # "kind.Attr" -> GetAtt value
-    functions: dict[str, str]  # logical id -> function ARN
-
-
-_KIND_BY_TYPE = {
-    "AWS::DynamoDB::Table": "table",
-    "AWS::Serverless::SimpleTable": "table",
-    "AWS::SNS::Topic": "topic",
-    "AWS::Serverless::StateMachine": "state_machine",
-    "AWS::StepFunctions::StateMachine": "state_machine",
-}
-
-
-def template_functions(template: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Logical id -> Properties (Globals.Function merged in) of every AWS::Serverless::Function."""
-    if not template:
-        return {}
-    defaults = dict(((template.get("Globals") or {}).get("Function")) or {})
-    out: dict[str, dict[str, Any]] = {}
-    for logical_id, resource in (template.get("Resources") or {}).items():
-        if resource.get("Type") == "AWS::Serverless::Function":
-            props = {**defaults, **(resource.get("Properties") or {})}
-            out[logical_id] = props
-    return out
-
-
-def _resource_params(template: Mapping[str, Any] | None, values: WorldValues) -> dict[str, Any]:
-    """Ref/GetAtt values of the template's resources and pseudo parameters, for `resolve`."""
-    spec_refs: dict[str, Any] = {}
-    for logical_id, resource in ((template or {}).get("Resources") or {}).items():
-        kind = _KIND_BY_TYPE.get(str(resource.get("Type")))
-        if kind and kind in values.refs:
-            spec_refs[logical_id] = values.refs[kind]
-            for attr_key, attr_value in values.attrs.items():
-                attr_kind, _, attr = attr_key.partition(".")
-                if attr_kind == kind:
-                    spec_refs[f"{logical_id}.{attr}"] = attr_value
-    for logical_id, arn in values.functions.items():
-        spec_refs[logical_id] = arn.rsplit(":", 1)[-1]
-        spec_refs[f"{logical_id}.Arn"] = arn
-    return spec_refs
-
-
-def _as_env_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ",".join(_as_env_string(v) for v in value)
-    if value is None:
-        return ""
-    return str(value)
-
-
-def _param_for(value: Any) -> str | None:
-    """The Parameter an env var takes as is: `{"Ref": P}` or `{"Fn::Join": [",", {"Ref": P}]}`."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        return str(value["Ref"])
-    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
-        join = value["Fn::Join"]
-        if isinstance(join, list) and len(join) == 2 and join[0] == "," and isinstance(join[1], dict):
-            return _param_for(join[1])
-    return None
-
-
-def template_parameters(
-    spec: WorldSpec,
-    template: Mapping[str, Any],
-    values: WorldValues,
-    overrides: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """What `Ref`/`Fn::GetAtt`/`Fn::Sub` see: Parameters, pseudo parameters, our resources.
-
-    Parameter values = template defaults, overridden by the world's values (matched through the
-    Globals env var that takes the parameter directly, e.g. CLUSTER_NAME: !Ref ClusterName), then
-    by `spec.parameters`, then by `overrides`.
-    """
-    variables = _global_variables(template)
-    declared = template.get("Parameters") or {}
-    params: dict[str, Any] = dict(_template_module().parameter_defaults(template))
-    for env_name, raw in variables.items():
-        param = _param_for(raw)
-        if param and param in declared and env_name in values.env:
-            params[param] = values.env[env_name]
-    params.update(spec.parameters)
-    params.update(overrides or {})
-    params.update(
-        {
-            "AWS::Region": spec.region,
-            "AWS::AccountId": spec.account,
-            "AWS::StackName": spec.stack_name,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-    )
-    params.update(_resource_params(template, values))
-    return params
-
-
-def _global_variables(template: Mapping[str, Any]) -> dict[str, Any]:
-    function = (template.get("Globals") or {}).get("Function") or {}
-    return dict((function.get("Environment") or {}).get("Variables") or {})
-
-
-def compute_environment(
-    spec: WorldSpec,
-    template: Mapping[str, Any] | None,
-    values: WorldValues,
-    overrides: Mapping[str, str] | None = None,
-    variables: Mapping[str, Any] | None = None,
-) -> dict[str, str]:
-    """The Lambda environment: `Globals.Function.Environment.Variables` (or `variables`), resolved.
-
-    Without a template: the world's values keyed by env var, then `spec.parameters` and
-    `overrides` applied by env var name.
-    """
-    if not template:
-        return {**values.env, **spec.parameters, **(overrides or {})}
-    params = template_parameters(spec, template, values, overrides)
-    raw = _global_variables(template) if variables is None else dict(variables)
-    resolved = _template_module().resolve(raw, params, template.get("Conditions") or {})
-    return {name: _as_env_string(value) for name, value in resolved.items()}
-
-
-def substitute_definition(
-    definition_text: str, template: Mapping[str, Any] | None, values: WorldValues, spec: WorldSpec
-) -> dict[str, Any]:
-    """Apply DefinitionSubstitutions (moto does not) and parse; `${X}` left over is an error."""
-    substitutions: dict[str, str] = {}
-    if template:
-        params = template_parameters(spec, template, values)
-        for resource in (template.get("Resources") or {}).values():
-            if resource.get("Type") in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
-                raw = (resource.get("Properties") or {}).get("DefinitionSubstitutions") or {}
-                resolved = _template_module().resolve(raw, params, template.get("Conditions") or {})
-                substitutions.update({key: _as_env_string(value) for key, value in resolved.items()})
-    # Without a template (or for names it does not list): `${<Name>FunctionArn}` -> <Name>Function.
-    for logical_id, arn in values.functions.items():
-        substitutions.setdefault(f"{logical_id}Arn", arn)
-
-    missing: set[str] = set()
-
-    def replace(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key not in substitutions:
-            missing.add(key)
-            return match.group(0)
-        return substitutions[key]
-
-    text = _PLACEHOLDER.sub(replace, definition_text)
-    if missing:
-        raise ValueError(f"state machine placeholders without a value: {', '.join(sorted(missing))}")
-    return dict(json.loads(text))
 
 
 def _load_asl(spec: WorldSpec) -> str:
@@ -658,16 +511,6 @@ def _load_asl(spec: WorldSpec) -> str:
     if isinstance(asl, str):
         return asl
     return json.dumps(asl)
-
-
-def _function_names_in(definition_text: str) -> list[str]:
-    return sorted(
-        {
-            m.group(1)[: -len("Arn")]
-            for m in _PLACEHOLDER.finditer(definition_text)
-            if m.group(1).endswith("FunctionArn")
-        }
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -701,7 +544,7 @@ def build_world(spec: WorldSpec | None = None) -> World:
     def client(service: str) -> Any:
         return aws_client(service, spec.region)
 
-    template = _template_module().load_template(spec.template_path) if spec.template_path else None
+    template = cfn.load_template(spec.template_path) if spec.template_path else None
     vpc_id, subnet_ids, security_group_id = _network(client("ec2"), spec)
     repository_uri, digests = _images(client("ecr"), spec)
     roles = _roles(client("iam"), spec)
@@ -966,7 +809,7 @@ def _functions(
     """(logical id -> handler, logical id -> ARN): one function per template function (or per
     `spec.functions`, and per ASL placeholder), created before their environment is known."""
     handlers: dict[str, str | None] = {name: props.get("Handler") for name, props in declared.items()}
-    for name in _function_names_in(definition_text):
+    for name in function_names_in(definition_text):
         handlers.setdefault(name, None)
     handlers.update(spec.functions)
     code = _dummy_zip()
@@ -998,7 +841,7 @@ class _ScalarResolver:
             return value
         values = WorldValues(env={}, refs={}, attrs={}, functions={})
         params = template_parameters(self.spec, self.template, values)
-        return _template_module().resolve(value, params, self.template.get("Conditions") or {})
+        return cfn.resolve(value, params, self.template.get("Conditions") or {})
 
 
 def _function_environment(
@@ -1007,7 +850,7 @@ def _function_environment(
     """A function's own Environment.Variables beyond Globals (resolved like the globals)."""
     if not template:
         return {}
-    globals_vars = _global_variables(template)
+    globals_vars = global_variables(template)
     own = ((props.get("Environment") or {}).get("Variables")) or {}
     extra = {k: v for k, v in own.items() if globals_vars.get(k) != v}
     return compute_environment(spec, template, values, variables=extra) if extra else {}

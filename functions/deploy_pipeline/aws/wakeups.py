@@ -1,0 +1,81 @@
+"""Wake-ups: an event-driven wait's task token, and the AWS event that ends it, meet in the table.
+
+One item per awaited resource (`WAKE#<task ARN | ECS deployment id | snapshot id>` / `WAKE`). Either
+side may come first, so each writes, then reads what the other wrote, in one atomic UpdateItem:
+- the waiting state stores its token and takes away any mark (ReturnValues ALL_OLD): a mark there
+  means the event came first, and the wait ends at once;
+- the event sets its mark and reads the item back (ALL_NEW): a token there is taken (removed, if it is
+  still the same one) and sent SendTaskSuccess.
+Whichever writes second sees the other's write, so no event is lost between a check and its wait. A
+stale token (the wait it belongs to already ended) fails SendTaskSuccess with TaskTimedOut or
+InvalidToken, which is ignored: a duplicate or late event changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from deploy_pipeline.aws import clients
+
+# SendTaskSuccess's errors for a wait that has already ended (timed out, woken, or its execution
+# finished): StepFunctions API Reference, SendTaskSuccess "Errors".
+_ENDED_WAIT_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+
+
+def _key(resource: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"WAKE#{resource}"}, "sk": {"S": "WAKE"}}
+
+
+def register(table: str, resource: str, token: str, expires_at: int) -> bool:
+    """Store `token` as the one waiting for `resource`; True when the event had come first (its mark
+    is taken away, so it wakes this wait only)."""
+    response = clients.dynamodb().update_item(
+        TableName=table,
+        Key=_key(resource),
+        UpdateExpression="SET #token = :token, expires_at = :expires REMOVE seen_at",
+        ExpressionAttributeNames={"#token": "token"},
+        ExpressionAttributeValues={":token": {"S": token}, ":expires": {"N": str(expires_at)}},
+        ReturnValues="ALL_OLD",
+    )
+    return "seen_at" in response.get("Attributes", {})
+
+
+def mark_seen(table: str, resource: str, seen_at: str, expires_at: int) -> str | None:
+    """Mark that `resource`'s event arrived; the token waiting for it, if any, taken from the item."""
+    dynamodb = clients.dynamodb()
+    response = dynamodb.update_item(
+        TableName=table,
+        Key=_key(resource),
+        UpdateExpression="SET seen_at = :seen, expires_at = :expires",
+        ExpressionAttributeValues={":seen": {"S": seen_at}, ":expires": {"N": str(expires_at)}},
+        ReturnValues="ALL_NEW",
+    )
+    token = response.get("Attributes", {}).get("token", {}).get("S")
+    if token is None:
+        return None
+    # The wait is woken by this event: neither its token nor the mark is needed again. When the check
+    # fails, a newer wait registered meanwhile: it has seen the mark and woken itself.
+    with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.update_item(
+            TableName=table,
+            Key=_key(resource),
+            UpdateExpression="REMOVE #token, seen_at",
+            ConditionExpression="#token = :token",
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    return token
+
+
+def wake(token: str, resource: str) -> bool:
+    """SendTaskSuccess to the wait holding `token`; False when that wait had already ended."""
+    from botocore.exceptions import ClientError
+
+    try:
+        clients.stepfunctions().send_task_success(taskToken=token, output=json.dumps({"woken_by": resource}))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _ENDED_WAIT_ERRORS:
+            return False
+        raise
+    return True
