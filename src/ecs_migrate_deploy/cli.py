@@ -25,6 +25,7 @@ from ecs_migrate_deploy.console import ProgressPrinter
 
 if TYPE_CHECKING:
     from ecs_migrate_deploy.operator.stack import Operator
+    from ecs_migrate_deploy.operator.watch import Watched
 
 
 def command_started() -> float:
@@ -47,8 +48,22 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="A release ph
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _print_version(wanted: bool) -> None:
+    """`--version`: the installed distribution's version (its metadata, so it cannot drift from the build)."""
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"ecs-migrate-deploy {version('ecs-migrate-deploy')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main() -> None:
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """ecs-migrate-deploy: snapshot, migrate, verify and roll out every new image."""
 
 
@@ -222,19 +237,36 @@ ConfigEnv = Annotated[
     str, typer.Option("--config-env", help="samconfig.toml environment that names the default stack, as for `sam`.")
 ]
 Region = Annotated[
-    str | None, typer.Option("--region", help="AWS region (default: AWS_REGION or your profile's).", show_default=False)
+    str | None,
+    typer.Option(
+        "--region",
+        help="AWS region (default: AWS_REGION, else AWS_DEFAULT_REGION, else your profile's).",
+        show_default=False,
+    ),
 ]
 Profile = Annotated[
     str | None,
     typer.Option("--profile", help="AWS named profile (default: the standard credential chain).", show_default=False),
 ]
 Interval = Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between two reads of the history.")]
+Heartbeat = Annotated[
+    float,
+    typer.Option(
+        "--heartbeat",
+        min=0.1,
+        help="While watching: a progress line (phase, what it waits for, what ECS reports) after this many "
+        "seconds without output.",
+    ),
+]
 Watch = Annotated[bool, typer.Option("--watch", help="Follow the execution until it ends (exit code = outcome).")]
 ExecutionArg = Annotated[
     str | None, typer.Argument(help="Execution name or ARN (of this stack's state machine).", show_default=False)
 ]
 Latest = Annotated[bool, typer.Option("--latest", help="The newest execution instead of a named one.")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+JsonObject = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object on stdout (with --watch: the live view on stderr).")
+]
 
 
 @contextmanager
@@ -260,10 +292,6 @@ def _connect(stack_name: str | None, config_env: str, region: str | None, profil
     return connect(stack_name, config_env, region, profile)
 
 
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
-
-
 @app.command()
 def start(
     tag: Annotated[str | None, typer.Option(help="Deploy the image with this tag.", show_default=False)] = None,
@@ -280,18 +308,21 @@ def start(
     ] = None,
     watch: Watch = False,
     interval: Interval = 2.0,
+    heartbeat: Heartbeat = 30.0,
+    json_output: JsonObject = False,
     stack_name: StackName = None,
     config_env: ConfigEnv = "default",
     region: Region = None,
     profile: Profile = None,
 ) -> None:
     """Start a deployment of an image (by tag or digest) through the stack's state machine."""
+    from ecs_migrate_deploy.console import ci_console
     from ecs_migrate_deploy.operator import OperatorError
     from ecs_migrate_deploy.operator.executions import execution_name, manual_input
     from ecs_migrate_deploy.operator.executions import start as start_execution
     from ecs_migrate_deploy.operator.render import print_started
 
-    console = _console()
+    console = ci_console(stderr=json_output)
     with _operator_errors():
         execution_input = manual_input(
             tag=tag, digest=digest, skip_snapshot=skip_snapshot, dry_run=dry_run, expected_migration=expected_migration
@@ -300,16 +331,30 @@ def start(
         if skip_snapshot and operator.stack.parameters.get("AllowSkipSnapshot") != "true":
             raise OperatorError(f"stack {operator.stack.name!r} does not allow --skip-snapshot (AllowSkipSnapshot)")
         started = start_execution(operator, execution_input, execution_name("manual", tag or digest or ""))
-        print_started(console, started)
-        if watch:
-            raise typer.Exit(_watch(operator, started.arn, interval, console))
+        if not json_output:
+            print_started(console, started)
+        watched = _watch(operator, started.arn, interval, heartbeat, console) if watch else None
+    _finish(json_output, {"execution": vars(started)}, watched)
 
 
-def _watch(operator: Operator, arn: str, interval: float, console: Console) -> int:
-    from ecs_migrate_deploy.operator.watch import watch_and_report
+def _watch(operator: Operator, arn: str, interval: float, heartbeat: float, console: Console) -> Watched:
+    """The live view to the end; Ctrl-C says what it leaves running and exits 130 (128 + SIGINT)."""
+    from ecs_migrate_deploy.operator.watch import Interrupted, interrupted_lines, watch_and_report
 
     console.print()
-    return watch_and_report(operator.client("stepfunctions"), arn, console, interval=interval)
+    try:
+        return watch_and_report(operator, arn, console, interval=interval, heartbeat=heartbeat)
+    except Interrupted as interrupted:
+        for line in interrupted_lines(operator, interrupted):
+            typer.echo(line, err=True)
+        raise typer.Exit(130) from None
+
+
+def _finish(json_output: bool, data: dict[str, object], watched: Watched | None) -> None:
+    """`--json`'s one object (with how the watched execution ended), and the exit code: 1 if it failed."""
+    if json_output:
+        sys.stdout.write(json.dumps({**data, **(watched.as_json() if watched else {})}, default=str) + "\n")
+    raise typer.Exit(watched.exit_code if watched else 0)
 
 
 @app.command()
@@ -335,6 +380,8 @@ def watch(
         ),
     ] = 900.0,
     interval: Interval = 2.0,
+    heartbeat: Heartbeat = 30.0,
+    json_output: JsonObject = False,
     stack_name: StackName = None,
     config_env: ConfigEnv = "default",
     region: Region = None,
@@ -345,7 +392,7 @@ def watch(
     from ecs_migrate_deploy.operator import OperatorError
     from ecs_migrate_deploy.operator.executions import execution_arn
 
-    console = ci_console()
+    console = ci_console(stderr=json_output)
     with _operator_errors():
         if image_digest is not None and (execution is not None or latest):
             raise OperatorError("give an execution (name or ARN), --latest or --image-digest: one of them")
@@ -359,7 +406,8 @@ def watch(
             arn = execution_arn(operator, execution, latest)
         else:
             arn = _execution_of_digest(operator, image_digest, wait_start, lookback, interval, console)
-        raise typer.Exit(_watch(operator, arn, interval, console))
+        watched = _watch(operator, arn, interval, heartbeat, console)
+    _finish(json_output, {"execution": {"name": arn.rsplit(":", 1)[-1], "arn": arn}}, watched)
 
 
 def _execution_of_digest(
@@ -407,8 +455,9 @@ def status(
     region: Region = None,
     profile: Profile = None,
 ) -> None:
-    """What each service runs (the last successful deployment) and whether a deployment is under way."""
-    from ecs_migrate_deploy.operator.render import print_running, status_table
+    """What each service runs (ECS, and the deployment that put it there), drift, and whether a deployment is under way."""
+    from ecs_migrate_deploy.console import ci_console
+    from ecs_migrate_deploy.operator.render import print_status
     from ecs_migrate_deploy.operator.status import status as read_status
 
     with _operator_errors():
@@ -417,10 +466,7 @@ def status(
     if json_output:
         sys.stdout.write(json.dumps(current.as_json()) + "\n")
         return
-    console = _console()
-    console.print(status_table(current, f"{operator.stack.name} · cluster {operator.stack.cluster}"))
-    console.print()
-    print_running(console, current)
+    print_status(ci_console(), current, f"{operator.stack.name} · cluster {operator.stack.cluster}")
 
 
 @app.command()
@@ -434,8 +480,9 @@ def history(
     profile: Profile = None,
 ) -> None:
     """Past deployments, newest first: outcome, image, when, how long, snapshot, deployment id."""
+    from ecs_migrate_deploy.console import ci_console
     from ecs_migrate_deploy.operator.records import deployments
-    from ecs_migrate_deploy.operator.render import history_table
+    from ecs_migrate_deploy.operator.render import print_history
 
     with _operator_errors():
         operator = _connect(stack_name, config_env, region, profile)
@@ -445,7 +492,10 @@ def history(
         sys.stdout.write(json.dumps([row.as_json() for row in rows]) + "\n")
         return
     scope = f"service {service}" if service else f"cluster {stack.cluster}"
-    _console().print(history_table(rows, f"{stack.name} · {scope} · last {len(rows)}"))
+    if not rows:
+        typer.echo(f"No deployment of {scope} is recorded in stack {stack.name} yet.")
+        return
+    print_history(ci_console(), rows, f"{stack.name} · {scope} · last {len(rows)}")
 
 
 @app.command()
@@ -456,35 +506,34 @@ def rollback(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Resolve and lock only; touch nothing.")] = False,
     watch: Watch = False,
     interval: Interval = 2.0,
+    heartbeat: Heartbeat = 30.0,
+    json_output: JsonObject = False,
     stack_name: StackName = None,
     config_env: ConfigEnv = "default",
     region: Region = None,
     profile: Profile = None,
 ) -> None:
     """Deploy a recorded image again WITHOUT migrating: the database is not touched."""
+    from ecs_migrate_deploy.console import ci_console
     from ecs_migrate_deploy.operator.executions import execution_name, manual_input
     from ecs_migrate_deploy.operator.executions import start as start_execution
-    from ecs_migrate_deploy.operator.render import print_started, short_digest
-    from ecs_migrate_deploy.operator.rollback import rollback_target
+    from ecs_migrate_deploy.operator.render import print_rollback, print_started
+    from ecs_migrate_deploy.operator.rollback import rollback_plan
 
-    console = _console()
+    console = ci_console(stderr=json_output)
     with _operator_errors():
         operator = _connect(stack_name, config_env, region, profile)
-        target = rollback_target(operator, to)
+        plan = rollback_plan(operator, to)
+        target = plan.target
         digest = str(target.image_digest)
         execution_input = manual_input(digest=digest, dry_run=dry_run, rollback=True)
-        console.print(
-            f"[bold]Rolling back[/] {', '.join(operator.stack.services)} to deployment {escape(target.deployment_id)}: "
-            f"{escape(target.image_tag or '-')} {short_digest(digest)}"
-        )
-        console.print(
-            "[bold yellow]The database is not touched[/]: no snapshot, no migration, no verification. "
-            "The schema stays as the newer migrations left it; that image must work with it."
-        )
+        if not json_output:
+            print_rollback(console, plan, operator.stack.services)
         started = start_execution(operator, execution_input, execution_name("rollback", target.image_tag or digest))
-        print_started(console, started)
-        if watch:
-            raise typer.Exit(_watch(operator, started.arn, interval, console))
+        if not json_output:
+            print_started(console, started)
+        watched = _watch(operator, started.arn, interval, heartbeat, console) if watch else None
+    _finish(json_output, {**plan.as_json(), "execution": vars(started)}, watched)
 
 
 @app.command()
@@ -507,9 +556,8 @@ def promote(
     ] = None,
     watch: Watch = False,
     interval: Interval = 2.0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on stdout (with --watch: the live view on stderr).")
-    ] = False,
+    heartbeat: Heartbeat = 30.0,
+    json_output: JsonObject = False,
     config_env: ConfigEnv = "default",
     region: Region = None,
     profile: Profile = None,
@@ -545,14 +593,8 @@ def promote(
         started = start_execution(target, execution_input, execution_name("promote", record.image_tag or chosen.digest))
         if not json_output:
             print_started(console, started)
-        code = _watch(target, started.arn, interval, console) if watch else 0
-        if json_output:
-            data = {**chosen.as_json(), "execution": vars(started)}
-            if watch:
-                described = target.client("stepfunctions").describe_execution(executionArn=started.arn)
-                data["status"] = described["status"]
-            sys.stdout.write(json.dumps(data) + "\n")
-        raise typer.Exit(code)
+        watched = _watch(target, started.arn, interval, heartbeat, console) if watch else None
+    _finish(json_output, {**chosen.as_json(), "execution": vars(started)}, watched)
 
 
 @app.command()
@@ -599,6 +641,53 @@ def image_labels(
         typer.echo(f"ecs-migrate-deploy image-labels: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(docker_arguments(labels) if output_format == "docker" else json_text(labels))
+
+
+@app.command()
+def lint(
+    directory: Annotated[
+        Path, typer.Argument(help="Project folder with the migrations (Prisma, Alembic, Flyway, golang-migrate).")
+    ] = Path("."),
+    base_ref: Annotated[
+        str | None,
+        typer.Option(
+            help="Lint only the migrations that are not in this git commit's copy of the folder (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the findings.")] = False,
+    fail_on: Annotated[
+        str, typer.Option(help="Exit 1 when a finding is at least this severe: error, warning or never.")
+    ] = "error",
+) -> None:
+    """What the pending migrations will lock or break, read from their SQL by squawk (docs/lint.md); no database."""
+    from ecs_migrate_deploy.console import ci_console
+    from ecs_migrate_deploy.lint import FAIL_ON, LintError
+    from ecs_migrate_deploy.lint import lint as run_lint
+
+    if fail_on not in FAIL_ON:
+        typer.echo(f"error: --fail-on is {', '.join(FAIL_ON)}, not {fail_on!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        report = run_lint(directory, base_ref)
+    except LintError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    failed = report.failed(fail_on)
+    if json_output:
+        sys.stdout.write(json.dumps({**report.as_json(), "fail_on": fail_on, "failed": failed}) + "\n")
+        raise typer.Exit(int(failed))
+    console = ci_console()
+    console.print(f"[bold]Linting[/] {escape(report.project.described)}")
+    for finding in report.findings:
+        colour = "red" if finding.severity == "error" else "yellow"
+        console.print(f"  [{colour}]{escape(finding.describe())}[/]")
+        console.print(f"      [dim]{escape(finding.sql)}[/]")
+        if finding.help:
+            console.print(f"      help: {escape(finding.help)}")
+    verdict = f"fails --fail-on {fail_on}" if failed else f"passes --fail-on {fail_on}"
+    console.print(f"{escape(report.summary())}: {verdict}")
+    raise typer.Exit(int(failed))
 
 
 def main() -> None:

@@ -68,6 +68,11 @@ class ProgressPrinter:
         if not self.quiet:
             self.console.print(f"   [dim]│[/] {escape(text)}")
 
+    def pending(self, phase: str, elapsed: str, text: str) -> None:
+        """A progress line during a long wait: the phase, the time since the start, what it waits for."""
+        if not self.quiet:
+            self.console.print(f" {_MARKS['waited']} {phase:<18} {elapsed:>7}  {escape(text)}")
+
     def note(self, text: str) -> None:
         if not self.quiet:
             self.console.print(f"   [dim]{escape(text)}[/]")

@@ -33,6 +33,8 @@ from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
 from ecs_migrate_deploy.emulation.moto_seams import RolloutState, TaskOutcome, TaskRunner
 from ecs_migrate_deploy.emulation.world import DbSecret, WorldSpec
 from ecs_migrate_deploy.image_labels import NoLabels, labels_for
+from ecs_migrate_deploy.lint import LintError
+from ecs_migrate_deploy.lint import lint as lint_migrations
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner, MigrationPlan, choose
 from ecs_migrate_deploy.migration_project import NoMigrations
 from ecs_migrate_deploy.progress import ProgressTracker, StateLine
@@ -91,6 +93,7 @@ class RehearsalResult:
     drift: list[str] = field(default_factory=list)  # applied migrations edited since
     database_kept: bool = False
     lines: list[StateLine] = field(default_factory=list)
+    lint: dict[str, Any] | None = None  # squawk's findings for the migrations it applies (lint.LintReport)
 
     @property
     def exit_code(self) -> int:
@@ -120,6 +123,7 @@ class RehearsalResult:
             "base": self.base,
             "drift": self.drift,
             "database": {"name": self.database, "kept": self.database_kept},
+            "lint": self.lint,
         }
 
 
@@ -330,6 +334,22 @@ def _base_state(
     return done
 
 
+def _lint(migrations: Path, base_ref: str | None, on_note: Callable[[str], None] | None) -> dict[str, Any]:
+    """squawk's findings for the migrations this rehearsal applies (those not in `base_ref`), said
+    before they run. A lint that cannot run is said too, and does not stop the rehearsal."""
+    try:
+        report = lint_migrations(migrations, base_ref)
+    except LintError as exc:
+        if on_note:
+            on_note(f"lint: not run: {exc}")
+        return {"error": str(exc)}
+    if on_note:
+        on_note(f"lint: {report.summary()}")
+        for finding in report.findings:
+            on_note(f"lint: {finding.describe()}")
+    return report.as_json()
+
+
 def _release_labels(migrations: Path) -> dict[str, str]:
     """The labels `ecs-migrate-deploy image-labels` gives an image built from `migrations` ({} if none)."""
     try:
@@ -438,6 +458,7 @@ def rehearse(
                 f"the server's database {named!r} is only used to connect: the rehearsal runs on a new scratch "
                 "database (to rehearse on a copy of it, pass --from-database)"
             )
+    lint_report = _lint(migrations, base_ref, on_note) if plan.project is not None else None
     with scratch_database(server_url(database_url), keep=keep_database) as (db_url, secret):
         base = _base_state(db_url, migrations, explicit, configured, from_database, base_ref, on_note)
         local = LocalMigrationRunner(workdir=migrations, database_url=db_url, command=explicit, on_line=on_output)
@@ -471,8 +492,10 @@ def rehearse(
             if on_state:
                 on_state(line)
 
+        waited_for_event: dict[str, float] = {}
         tracker = ProgressTracker(
-            emit=on_first_state, sleeps_for=lambda name: waits[name].popleft() if waits[name] else 0.0
+            emit=on_first_state,
+            sleeps_for=lambda name: waits[name].popleft() if waits[name] else waited_for_event.pop(name, 0.0),
         )
         with emulator:
             seen_sleeps = [0]  # sleeps already queued for the tracker (they are consumed as Waits exit)
@@ -482,6 +505,8 @@ def rehearse(
                 for sleep in sleeps[seen_sleeps[0] :]:
                     if sleep.kind == "wait" and sleep.state:
                         waits[sleep.state].append(sleep.seconds)
+                    elif sleep.kind == "event" and sleep.state:  # the ticks of one event-driven wait
+                        waited_for_event[sleep.state] = waited_for_event.get(sleep.state, 0.0) + sleep.seconds
                 seen_sleeps[0] = len(sleeps)
                 tracker(event)
 
@@ -518,6 +543,7 @@ def rehearse(
         drift=drift,
         database_kept=keep_database,
         lines=tracker.lines,
+        lint=lint_report,
     )
 
 

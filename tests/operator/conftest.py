@@ -9,12 +9,17 @@ server's endpoint, plus a small CloudFormation stack whose outputs and parameter
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import pty
 import socket
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -24,7 +29,7 @@ from typing import Any
 import pytest
 
 from ecs_migrate_deploy.emulation.engine import MOTO_CONFIG, Emulator, ExecutionReport
-from ecs_migrate_deploy.emulation.moto_seams import RolloutPolicy, TaskRunner
+from ecs_migrate_deploy.emulation.moto_seams import Handler, RolloutPolicy, TaskRunner
 from ecs_migrate_deploy.emulation.world import DbSecret, World, WorldSpec
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 from tests.conftest import ScratchDatabase
@@ -41,6 +46,8 @@ OPERATOR_MARKS = [
 ]
 REGION = "us-east-1"
 STACK_NAME = "emd-operator-test"
+# What GitHub Actions sets, and what would make rich colour a pipe: the output must stay plain text.
+CI = {"CI": "true", "FORCE_COLOR": "1"}
 
 # A stand-in for the deployed SAM stack: the same output and parameter names as template.yaml,
 # with the emulated world's values (the emulated world is built by the Emulator, not by deploying
@@ -102,6 +109,44 @@ class CliResult:
         return json.loads(self.stdout)
 
 
+class Running:
+    """A CLI subprocess whose stdout is read line by line as it comes."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float, count: int = 1) -> list[str]:
+        """The first `count` lines with `text`, once they are on stdout."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._with(text)) >= count, timeout=timeout):
+                self.process.kill()
+                raise AssertionError(f"not {count} {text!r} on stdout within {timeout}s: {''.join(self.lines)!r}")
+            return self._with(text)[:count]
+
+    def _with(self, text: str) -> list[str]:
+        return [line for line in self.lines if text in line]
+
+    def finish(self, timeout: float) -> CliResult:
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            self.process.kill()
+        self._reader.join(timeout=10)
+        assert self.process.stderr is not None
+        return CliResult(code, "".join(self.lines), self.process.stderr.read())
+
+
 @dataclass
 class OperatorStack:
     """An emulated, deployed stack and a way to run the CLI against it."""
@@ -132,6 +177,20 @@ class OperatorStack:
             text=True,
             bufsize=1,
         )
+
+    def in_terminal(self, *args: str, columns: int) -> CliResult:
+        """The same command in a pseudo-terminal `columns` wide, as a person runs it (COLUMNS unset:
+        the width is the terminal's own). Its stdout and stderr are both the terminal's, in `stdout`."""
+        primary, secondary = pty.openpty()
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        command = self._command(args, True, {"COLUMNS": "", "TERM": "xterm-256color"})
+        process = subprocess.Popen(**command, stdin=secondary, stdout=secondary, stderr=secondary)
+        os.close(secondary)
+        output = bytearray()
+        while chunk := _read_terminal(primary):
+            output += chunk
+        os.close(primary)
+        return CliResult(process.wait(timeout=60), output.decode(), "")
 
     def _command(self, args: tuple[str, ...], stack: bool, env: dict[str, str] | None) -> dict[str, Any]:
         extra = ["--stack-name", STACK_NAME, "--region", REGION] if stack else []
@@ -233,6 +292,14 @@ class OperatorStack:
 StackFactory = Callable[..., OperatorStack]
 
 
+def _read_terminal(primary: int) -> bytes:
+    """The next output of a pseudo-terminal; b"" once its other end is closed (Linux says EIO)."""
+    try:
+        return os.read(primary, 65536)
+    except OSError:
+        return b""
+
+
 def _register_stack(emulator: Emulator, name: str, outputs: dict[str, str], parameters: dict[str, str]) -> None:
     """The stand-in CloudFormation stack the CLI finds by name, as `sam deploy` would leave it."""
     emulator.client("cloudformation").create_stack(
@@ -252,6 +319,7 @@ def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_p
         task_runner: TaskRunner | None = None,
         parameters: dict[str, str] | None = None,
         rollout_policy: RolloutPolicy | None = None,
+        routes: dict[str, Handler] | None = None,
     ) -> OperatorStack:
         _post(f"{moto_server.url}/moto-api/reset")
         spec = replace(
@@ -271,6 +339,7 @@ def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_p
             spec,
             task_runner=runner,
             rollout_policy=rollout_policy,
+            routes=routes,
             parameters={"DbSslMode": "disable", **(parameters or {})},
             extra_env={"POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},
             endpoint_url=moto_server.url,

@@ -93,14 +93,25 @@ def test_start_refuses_invalid_input_before_calling_aws(make_stack: StackFactory
     stack = make_stack()
 
     both = stack.cli("start", "--tag", "v1.1.0", "--digest", "sha256:" + "a" * 64)
+    neither = stack.cli("start", "--json")
     bad_tag = stack.cli("start", "--tag", "v1.1.0/../latest")
+    bad_digest = stack.cli("start", "--digest", "sha256:abc")
+    bad_migration = stack.cli("start", "--tag", "v1.1.0", "--expected-migration", "drop table")
     not_allowed = stack.cli("start", "--tag", "v1.1.0", "--skip-snapshot")
 
-    for result in (both, bad_tag, not_allowed):
+    for result in (both, neither, bad_tag, bad_digest, bad_migration, not_allowed):
         assert result.code == 2, result.stdout + result.stderr
         assert result.stdout == ""
-    assert "give exactly one of 'image_tag' and 'image_digest'" in both.stderr
-    assert "invalid manual input: image_tag: String should match pattern" in bad_tag.stderr
+    # in the command's words: its flags, not the input model's fields
+    assert both.stderr == neither.stderr == "error: give exactly one of --tag and --digest\n"
+    assert bad_tag.stderr == (
+        "error: --tag is an image tag (letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'), "
+        "not 'v1.1.0/../latest'\n"
+    )
+    assert bad_digest.stderr == "error: --digest is sha256:<64 lower-case hex digits>, not 'sha256:abc'\n"
+    assert bad_migration.stderr == (
+        "error: --expected-migration is a migration name (letters, digits, '_', '.', ':' and '-'), not 'drop table'\n"
+    )
     assert f"stack '{STACK_NAME}' does not allow --skip-snapshot" in not_allowed.stderr
     assert stack.executions() == []
 
@@ -122,3 +133,39 @@ def test_the_stack_name_defaults_to_samconfig_and_a_missing_stack_is_a_clear_err
     assert "stack 'acme-prod-release' not found in us-east-1" in prod.stderr
     assert none.code == 2
     assert "no --stack-name given and no samconfig.toml in this directory" in none.stderr
+
+
+def test_start_and_watch_json_print_one_object_and_the_live_view_on_stderr(make_stack: StackFactory) -> None:
+    stack = make_stack(task_runner=failing_migration, parameters={"VerifyTool": "none"})
+
+    started = stack.cli("start", "--tag", "v1.1.0", "--json")
+    (execution,) = stack.executions()
+    watched = stack.cli("watch", execution["name"], "--json", "--interval", "0.2")
+    start_watch = stack.cli("start", "--tag", "v1.1.0", "--dry-run", "--watch", "--json", "--interval", "0.2")
+
+    assert started.code == 0, started.stderr
+    assert (started.json(), started.stderr) == (
+        {
+            "execution": {
+                "name": execution["name"],
+                "arn": execution["executionArn"],
+                "console_url": (
+                    f"https://{REGION}.console.aws.amazon.com/states/home?region={REGION}#/v2/executions/details/"
+                    f"{execution['executionArn']}"
+                ),
+                "input": {"image_tag": "v1.1.0"},
+            }
+        },
+        "",
+    )
+    assert watched.code == 1, watched.stdout + watched.stderr
+    data = watched.json()
+    assert data["execution"] == {"name": execution["name"], "arn": execution["executionArn"]}
+    assert (data["status"], data["outcome"], data["error"]) == ("FAILED", "Failed", "MigrationFailed")
+    assert data["cause"].startswith("Failed: MigrationFailed: the migration task exited with code 1")
+    assert f"Watching {execution['name']}" in watched.stderr and "\nFailed  (FAILED)\n" in watched.stderr
+    assert start_watch.code == 0, start_watch.stdout + start_watch.stderr
+    data = start_watch.json()
+    assert data["execution"]["input"] == {"image_tag": "v1.1.0", "options": {"dry_run": True}}
+    assert (data["status"], data["outcome"], data["error"]) == ("SUCCEEDED", "DryRun", None)
+    assert "\nDryRun  (SUCCEEDED)\n" in start_watch.stderr

@@ -8,51 +8,15 @@ sequences to the pipe.
 
 from __future__ import annotations
 
-import subprocess
-import threading
 import time
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import OPERATOR_MARKS, CliResult, OperatorStack, StackFactory
+from tests.operator.conftest import CI, OPERATOR_MARKS, OperatorStack, Running, StackFactory
 
 pytestmark = OPERATOR_MARKS
 
-CI = {"CI": "true", "FORCE_COLOR": "1"}
 NO_COLOR = {"NO_COLOR": "1", "FORCE_COLOR": "1"}
-
-
-class Running:
-    """A CLI subprocess whose stdout is read line by line as it comes."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.process = process
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self._changed:
-                self.lines.append(line)
-                self._changed.notify_all()
-
-    def wait_for(self, text: str, timeout: float) -> None:
-        with self._changed:
-            if not self._changed.wait_for(lambda: any(text in line for line in self.lines), timeout=timeout):
-                self.process.kill()
-                raise AssertionError(f"no {text!r} on stdout within {timeout}s: {''.join(self.lines)!r}")
-
-    def finish(self, timeout: float) -> CliResult:
-        try:
-            code = self.process.wait(timeout=timeout)
-        finally:
-            self.process.kill()
-        self._reader.join(timeout=10)
-        assert self.process.stderr is not None
-        return CliResult(code, "".join(self.lines), self.process.stderr.read())
 
 
 def quick_migration(task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str) -> TaskOutcome:
@@ -104,7 +68,7 @@ def test_watch_image_digest_exits_1_with_the_cause_when_the_deployment_fails(mak
     (execution,) = stack.executions()
     out = result.stdout
     assert out.startswith(f"Found {execution['name']}: ECR push of tag v1.1.0, started ")
-    assert "waiting" not in out
+    assert "waiting up to" not in out  # found at the first look
     assert " ✗ CheckMigration " in out and "MigrationFailed: the migration task exited with code 1" in out
     assert "\nFailed  (FAILED)\n" in out
     assert 'ERROR: column "sku" does not exist' in out  # the recorded cause, with the migrator's last lines

@@ -92,7 +92,7 @@ def test_every_ecs_migrate_deploy_command_parses_with_the_cli(path: Path) -> Non
     for _, _, step in _steps(workflow):
         for arguments in _commands(step.get("run", "")):
             used.append(_parse(arguments))
-    assert sorted(set(used)) == ["image-labels", "promote", "watch"]
+    assert sorted(set(used)) == ["image-labels", "lint", "promote", "watch"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

@@ -1,7 +1,8 @@
 """Start, find and read executions of the stack's state machine.
 
 A manual start is validated by the Lambda's own model (`ManualInput`) before anything is sent, so
-the CLI cannot start an execution that Resolve would reject for its shape.
+the CLI cannot start an execution that Resolve would reject for its shape; what the model says is
+put in the command's words (`--tag`, not `image_tag`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from deploy_pipeline.logic.resolve import describe_validation_error
+from botocore.exceptions import ClientError
 from deploy_pipeline.models.inputs import ManualInput
 from pydantic import ValidationError
 
@@ -21,6 +22,17 @@ from ecs_migrate_deploy.operator import OperatorError
 from ecs_migrate_deploy.operator.stack import Operator
 
 MAX_NAME = 80  # Step Functions: execution names are 1-80 characters
+
+# The manual input's fields as the command line names them, and the shape each must have (the
+# model's patterns, in words).
+FLAGS = {
+    "image_tag": (
+        "--tag",
+        "an image tag (letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-')",
+    ),
+    "image_digest": ("--digest", "sha256:<64 lower-case hex digits>"),
+    "expected_migration": ("--expected-migration", "a migration name (letters, digits, '_', '.', ':' and '-')"),
+}
 
 
 def manual_input(
@@ -46,8 +58,24 @@ def manual_input(
     try:
         parsed = ManualInput.model_validate(raw)
     except ValidationError as exc:
-        raise OperatorError(describe_validation_error("manual input", exc)) from None
+        raise OperatorError(in_flags(exc)) from None
     return parsed.model_dump(mode="json", exclude_defaults=True)
+
+
+def in_flags(exc: ValidationError) -> str:
+    """The model's complaints about the manual input, in the command's words."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][-1]) if error["loc"] else ""
+        if field in FLAGS:
+            flag, shape = FLAGS[field]
+            problems.append(f"{flag} is {shape}, not {error['input']!r}")
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        for name, (flag, _) in FLAGS.items():
+            message = message.replace(f"'{name}'", flag)
+        problems.append(message)
+    return "; ".join(problems)
 
 
 def execution_name(kind: str, image: str, now: datetime | None = None) -> str:
@@ -95,9 +123,23 @@ def execution_arn(operator: Operator, execution: str | None, latest: bool) -> st
             raise OperatorError(f"the state machine of stack {operator.stack.name!r} has no executions yet")
         return str(max(page, key=lambda e: e["startDate"])["executionArn"])
     if execution.startswith("arn:"):
-        return execution
+        return _existing(operator, execution, execution)
     prefix, _, machine = operator.stack.state_machine_arn.rpartition(":stateMachine:")
-    return f"{prefix}:execution:{machine}:{execution}"
+    return _existing(operator, f"{prefix}:execution:{machine}:{execution}", execution)
+
+
+def _existing(operator: Operator, arn: str, given: str) -> str:
+    """`arn`, once Step Functions knows it: a mistyped name is one line saying so, not an AWS error."""
+    try:
+        operator.client("stepfunctions").describe_execution(executionArn=arn)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+            raise OperatorError(
+                f"no execution {given!r} in the state machine of stack {operator.stack.name!r} "
+                "(`history` lists the deployments: their ids are the execution names)"
+            ) from None
+        raise
+    return arn
 
 
 def history(sfn: Any, arn: str) -> Iterator[dict[str, Any]]:

@@ -30,11 +30,13 @@ class Deployment:
     duration_seconds: float | None
     image_tag: str | None
     image_digest: str | None
+    image_uri: str | None
     snapshot_id: str | None
     services: tuple[str, ...]
     trigger: str | None
     rollback: bool
     cause: str
+    task_definitions: dict[str, str]  # service -> the revision its rollout registered (none: no rollout)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Deployment:
@@ -49,11 +51,13 @@ class Deployment:
             duration_seconds=record.get("duration_seconds"),
             image_tag=record.get("image_tag"),
             image_digest=record.get("image_digest"),
+            image_uri=record.get("image_uri"),
             snapshot_id=record.get("snapshot_id"),
             services=tuple(s["name"] for s in record.get("services", [])),
             trigger=record.get("trigger"),
             rollback=bool((record.get("options") or {}).get("rollback")),
             cause=record.get("cause", ""),
+            task_definitions=dict(record.get("new_task_definitions") or {}),
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,9 @@ from rich.table import Table
 
 from ecs_migrate_deploy.operator.executions import Started
 from ecs_migrate_deploy.operator.records import Deployment
-from ecs_migrate_deploy.operator.status import Status
+from ecs_migrate_deploy.operator.rollback import RollbackPlan
+from ecs_migrate_deploy.operator.services import revision, short_image
+from ecs_migrate_deploy.operator.status import ServiceStatus, Status
 
 OUTCOME_STYLES = {
     "Succeeded": "green",
@@ -55,17 +58,26 @@ def image(deployment: Deployment) -> str:
     return f"{label} (rollback)" if deployment.rollback else label
 
 
-def _columns(table: Table, fixed: Sequence[str], ids: Sequence[str]) -> None:
-    """Short values never wrap; in a narrow terminal the ids fold onto a second line, never cut."""
-    for column in fixed:
-        table.add_column(column, no_wrap=True)
-    for column in ids:
-        table.add_column(column, overflow="fold")
-
-
-def history_table(deployments: Sequence[Deployment], title: str) -> Table:
+def _table(title: str, columns: Sequence[str]) -> Table:
+    """A table whose cells never wrap: it is printed only when it fits (`fits`), else the blocks are."""
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    _columns(table, fixed=("Outcome", "Tag", "Digest", "Started (UTC)", "Duration"), ids=("Snapshot", "Deployment"))
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    return table
+
+
+def fits(console: Console, table: Table) -> bool:
+    """Whether the table fits the console's width whole (in a pipe: COLUMNS, else 80).
+
+    A rich table narrower than its content folds or drops cells, so the deployment id `rollback --to`
+    needs would be cut; the caller prints one block per record instead, each id whole on its line.
+    """
+    unbounded = console.options.update_width(sys.maxsize)  # measured within the width, it always "fits"
+    return console.measure(table, options=unbounded).maximum <= console.width
+
+
+def print_history(console: Console, deployments: Sequence[Deployment], title: str) -> None:
+    table = _table(title, ("Outcome", "Tag", "Digest", "Started (UTC)", "Duration", "Snapshot", "Deployment"))
     for d in deployments:
         table.add_row(
             outcome(d.outcome),
@@ -76,34 +88,96 @@ def history_table(deployments: Sequence[Deployment], title: str) -> Table:
             escape(d.snapshot_id or "-"),
             escape(d.deployment_id),
         )
-    return table
+    if fits(console, table):
+        console.print(table)
+        return
+    console.print(f"{escape(title)} (times UTC)")
+    width = max(len(d.outcome) for d in deployments)
+    for d in deployments:
+        console.print(f"{outcome(d.outcome)}{' ' * (width - len(d.outcome))}  {escape(d.deployment_id)}")
+        deployed = f"{escape(image(d))} {short_digest(d.image_digest)}" if d.image_digest else "no image resolved"
+        console.print(f"  {deployed}, started {when(d.started_at)} ({duration(d.duration_seconds)})")
+        if d.snapshot_id:
+            console.print(f"  snapshot {escape(d.snapshot_id)}")
 
 
-def status_table(status: Status, title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    _columns(table, fixed=("Service", "Tag", "Digest", "Deployed (UTC)"), ids=("Deployment", "Last attempt", "Now"))
+def print_status(console: Console, status: Status, title: str) -> None:
+    """The table, or one block per service; then the drift, and the executions running."""
+    table = _table(
+        title, ("Service", "Task def", "Image", "Tasks", "Deployment", "Tag", "Deployed (UTC)", "Last attempt", "Now")
+    )
     for s in status.services:
         deployment = s.current
-        now = f"[yellow]deploying[/] {short_digest(s.lock.digest)} ({escape(s.lock.execution)})" if s.lock else "idle"
-        last = "-" if s.last is None else f"{outcome(s.last.outcome)} {escape(s.last.deployment_id)}"
-        if deployment is not None and s.last is not None and s.last.deployment_id == deployment.deployment_id:
-            last = "[dim]this one[/]"
-        if deployment is None:
-            table.add_row(escape(s.service), "-", "-", "-", "[dim]never deployed by this stack[/]", last, now)
-            continue
         table.add_row(
             escape(s.service),
-            escape(image(deployment)),
-            short_digest(deployment.image_digest),
-            when(deployment.finished_at or deployment.started_at),
-            escape(deployment.deployment_id),
-            last,
-            now,
+            *_ecs_cells(s, status.repository),
+            escape(deployment.deployment_id) if deployment else "[dim]never deployed by this stack[/]",
+            escape(image(deployment)) if deployment else "-",
+            when(deployment.finished_at or deployment.started_at) if deployment else "-",
+            _last_attempt(s),
+            _now(s),
         )
-    return table
+    if fits(console, table):
+        console.print(table)
+        for s in status.services:
+            for line in s.drift:
+                console.print(f"[bold yellow]Drift[/] {escape(s.service)}: {escape(line)}")
+    else:
+        console.print(f"{escape(title)} (times UTC)")
+        for s in status.services:
+            _print_service_block(console, s, status.repository)
+    console.print()
+    _print_running(console, status)
 
 
-def print_running(console: Console, status: Status) -> None:
+def _print_service_block(console: Console, s: ServiceStatus, repository: str) -> None:
+    task_definition, running_image, tasks = _ecs_cells(s, repository)
+    console.print(f"[bold]{escape(s.service)}[/]")
+    console.print(f"  ECS runs    {task_definition} {running_image}, {tasks} running")
+    if s.current is None:
+        console.print("  deployment  [dim]never deployed by this stack[/]")
+    else:
+        d = s.current
+        console.print(f"  deployment  {escape(d.deployment_id)}")
+        console.print(
+            f"  deployed    {escape(image(d))} {short_digest(d.image_digest)}, {when(d.finished_at or d.started_at)}"
+        )
+    console.print(f"  last        {_last_attempt(s)}")
+    console.print(f"  now         {_now(s)}")
+    for line in s.drift:
+        console.print(f"  [bold yellow]drift[/]       {escape(line)}")
+
+
+def _ecs_cells(s: ServiceStatus, repository: str) -> tuple[str, str, str]:
+    """(task definition revision, image, running/desired) as ECS reports them."""
+    if s.ecs.status == "MISSING":
+        return "[red]no such service[/]", "-", "-"
+    return (
+        escape(revision(s.ecs.task_definition)),
+        escape(short_image(s.ecs.image(repository))),
+        f"{s.ecs.running}/{s.ecs.desired}",
+    )
+
+
+def _last_attempt(s: ServiceStatus) -> str:
+    if s.last is None:
+        return "-"
+    if s.current is not None and s.last.deployment_id == s.current.deployment_id:
+        return "[dim]this one[/]"
+    return f"{outcome(s.last.outcome)} {escape(s.last.deployment_id)}"
+
+
+def _now(s: ServiceStatus) -> str:
+    """Deploying (this stack holds the service's lock), ECS rolling out (by whoever), or idle."""
+    if s.lock:
+        return f"[yellow]deploying[/] {short_digest(s.lock.digest)} ({escape(s.lock.execution)})"
+    if s.ecs.rolling_out:
+        rolling = ", ".join(f"{revision(d.task_definition)} {d.counts()}" for d in s.ecs.deployments)
+        return f"[yellow]ECS rolling out[/] {escape(rolling)}"
+    return "idle"
+
+
+def _print_running(console: Console, status: Status) -> None:
     if not status.running:
         console.print("No execution is running.")
         return
@@ -124,6 +198,51 @@ def print_outcome(console: Console, described: dict[str, Any], record: dict[str,
     for line in str(text).splitlines():
         console.print(f"  {escape(line)}")
     console.print(f"  execution {escape(str(described['executionArn']))}")
+
+
+def print_rollback(console: Console, plan: RollbackPlan, services: Sequence[str]) -> None:
+    """What `rollback` is about to do, printed before it starts: the target (tag, digest, when it was
+    deployed), what runs now, and, when the target is the newer image, that this moves forward."""
+    target = plan.target
+    digest = str(target.image_digest)
+    names, label = ", ".join(services), f"{escape(target.image_tag or '-')} {short_digest(digest)}"
+    if plan.forward is None:
+        console.print(f"[bold]Rolling back[/] {names} to deployment {escape(target.deployment_id)}: {label}")
+    else:
+        console.print(
+            f"[bold yellow]Moving {names} FORWARD again[/] to deployment {escape(target.deployment_id)}: {label}"
+        )
+    console.print(f"  digest     {digest}")
+    console.print(f"  deployed   {_deployed(target)}")
+    by_deployment: dict[str, list[str]] = {}
+    for service, deployment in plan.current.items():
+        by_deployment.setdefault(deployment.deployment_id, []).append(service)
+    for service_names in by_deployment.values():
+        current = plan.current[service_names[0]]
+        console.print(
+            f"  running    {current.image_tag or '-'} {short_digest(current.image_digest)} on {', '.join(service_names)} "
+            f"since {_deployed(current)}"
+        )
+    if plan.forward is not None:
+        newer, older = plan.forward.target, plan.forward.running
+        console.print(
+            f"[bold yellow]This moves forward, not back[/]: {escape(newer.image_tag or '-')} was deployed "
+            f"({_deployed(newer)}) after {escape(older.image_tag or '-')} ({_deployed(older)}), which runs now "
+            "because of a rollback; `--to previous` after a rollback undoes it. To go further back, give "
+            "`--to DEPLOYMENT_ID` (see `history`)."
+        )
+    console.print(
+        "[bold yellow]The database is not touched[/]: no snapshot, no migration, no verification. "
+        "The schema stays as the newer migrations left it; that image must work with it."
+    )
+
+
+def _deployed(deployment: Deployment) -> str:
+    rollback = " (a rollback)" if deployment.rollback else ""
+    return (
+        f"{when(deployment.finished_at or deployment.started_at)} UTC, "
+        f"deployment {escape(deployment.deployment_id)}{rollback}"
+    )
 
 
 def print_started(console: Console, started: Started) -> None:

@@ -6,6 +6,7 @@ parameters give the cluster and services the records are keyed by.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,22 @@ class Operator:
         return self.session.client(service)  # type: ignore[call-overload]
 
 
+def region_name(region: str | None) -> str | None:
+    """`--region`, else AWS_REGION: the order the AWS CLI v2 and the SDKs other than Python's follow.
+
+    botocore reads AWS_DEFAULT_REGION and the profile's `region` only, so AWS_REGION (what Lambda,
+    CodeBuild and the GitHub action `configure-aws-credentials` set) is passed on here; None leaves
+    AWS_DEFAULT_REGION, then the profile, to boto3.
+    """
+    return region or os.environ.get("AWS_REGION") or None
+
+
 def connect(stack_name: str | None, config_env: str, region: str | None, profile: str | None) -> Operator:
-    session = boto3.session.Session(profile_name=profile, region_name=region)
+    session = boto3.session.Session(profile_name=profile, region_name=region_name(region))
     if not session.region_name:
-        raise OperatorError("no AWS region: pass --region, or set AWS_REGION or a region in your profile")
+        raise OperatorError(
+            "no AWS region: pass --region, or set AWS_REGION, AWS_DEFAULT_REGION or a region in your profile"
+        )
     name = stack_name or default_stack_name(config_env)
     return Operator(session=session, stack=describe_stack(session, name))
 

@@ -1,9 +1,12 @@
-"""`status`: per service, the deployment it runs, the last one attempted, and whether one is under way.
+"""`status`: per service, what ECS runs, the deployment that put it there, the last one attempted,
+and whether one is under way.
 
 The current deployment is the service's CURRENT pointer (the last that succeeded); the last attempt
 is the newest record naming the service, which differs when something failed or rolled back since.
-"Under way" has two witnesses: the service's lock (held from AcquireLock to ReleaseLock) and the
-state machine's RUNNING executions (which include ones still resolving or waiting for a lock).
+What ECS runs is read from ECS (`services.describe`): a record says what the pipeline did, not what
+someone did by hand since, so the two are compared (drift). "Under way" has three witnesses: the
+service's lock (held from AcquireLock to ReleaseLock), the state machine's RUNNING executions (which
+include ones still resolving or waiting for a lock) and ECS's own deployments in progress.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from deploy_pipeline.aws.table import LockHolder
 
 from ecs_migrate_deploy.operator import OperatorError
 from ecs_migrate_deploy.operator.records import Deployment, active_lock, current, deployments
+from ecs_migrate_deploy.operator.services import EcsService, describe, revision, short_image, with_containers
 from ecs_migrate_deploy.operator.stack import Operator
 
 
@@ -27,6 +31,8 @@ class ServiceStatus:
     current: Deployment | None
     last: Deployment | None
     lock: LockHolder | None
+    ecs: EcsService
+    drift: list[str]
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class RunningExecution:
 class Status:
     services: list[ServiceStatus]
     running: list[RunningExecution]
+    repository: str  # the stack's RepositoryName: which container's image to show
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +56,8 @@ class Status:
                     "current": s.current.as_json() if s.current else None,
                     "last": s.last.as_json() if s.last else None,
                     "lock": vars(s.lock) if s.lock else None,
+                    "ecs": s.ecs.as_json(self.repository),
+                    "drift": s.drift,
                 }
                 for s in self.services
             ],
@@ -66,20 +75,59 @@ def status(operator: Operator, service: str | None = None) -> Status:
     dynamodb = operator.client("dynamodb")
     now = int(time.time())
     last = newest_per_service(deployments(dynamodb, stack.table_name, stack.cluster), names)
-    services = [
-        ServiceStatus(
-            service=name,
-            current=current(dynamodb, stack.table_name, stack.cluster, name),
-            last=last.get(name),
-            lock=active_lock(dynamodb, stack.table_name, stack.cluster, name, now),
+    ecs_client = operator.client("ecs")
+    running_in_ecs = with_containers(ecs_client, describe(ecs_client, stack.cluster, names))
+    services = []
+    for name in names:
+        recorded = current(dynamodb, stack.table_name, stack.cluster, name)
+        lock = active_lock(dynamodb, stack.table_name, stack.cluster, name, now)
+        ecs = running_in_ecs[name]
+        services.append(
+            ServiceStatus(
+                service=name,
+                current=recorded,
+                last=last.get(name),
+                lock=lock,
+                ecs=ecs,
+                # a deployment under way changes the service before its record is written
+                drift=drift(recorded, ecs) if recorded is not None and lock is None else [],
+            )
         )
-        for name in names
-    ]
     page = operator.client("stepfunctions").list_executions(
         stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING", maxResults=100
     )["executions"]
     running = [RunningExecution(e["name"], e["executionArn"], e["startDate"]) for e in page]
-    return Status(services=services, running=sorted(running, key=lambda r: r.started_at))
+    return Status(services=services, running=sorted(running, key=lambda r: r.started_at), repository=stack.repository)
+
+
+def drift(recorded: Deployment, ecs: EcsService) -> list[str]:
+    """How what ECS runs differs from what the recorded deployment left running, one sentence each.
+
+    The revision is compared when the deployment rolled out (a NoOp registered none), the image
+    always: every container of the recorded image's repository must run it, by digest, exactly as
+    the rollout set it (`<repository URI>@<digest>`), so a tag (which can be moved) is drift too.
+    """
+    if ecs.status != "ACTIVE":
+        return [f"ECS reports the service {ecs.status}, deployment {recorded.deployment_id} left it running"]
+    found = []
+    expected = recorded.task_definitions.get(ecs.name)
+    if expected and ecs.task_definition != expected:
+        found.append(
+            f"ECS runs task definition {revision(ecs.task_definition)}, not {revision(expected)} "
+            f"that deployment {recorded.deployment_id} registered"
+        )
+    if recorded.image_uri:
+        repository_uri = recorded.image_uri.split("@", 1)[0]
+        ours = ecs.images_of(repository_uri)
+        others = sorted({image for image in ours.values() if image != recorded.image_uri})
+        if not ours:
+            found.append(f"no container runs an image of {short_image(repository_uri)}")
+        elif others:
+            found.append(
+                f"ECS runs {', '.join(short_image(i) for i in others)}, not {short_image(recorded.image_uri)} "
+                f"that deployment {recorded.deployment_id} deployed"
+            )
+    return found
 
 
 def newest_per_service(records: Iterable[Deployment], services: list[str]) -> dict[str, Deployment]:
