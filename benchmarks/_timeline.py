@@ -152,7 +152,12 @@ def fixed_polling(seconds: int) -> Iterator[None]:
 
 
 def run_timeline(
-    polling: Polling, *, scale: float = 1.0, rollback: bool = False, delay_seconds: float | None = None
+    polling: Polling,
+    *,
+    scale: float = 1.0,
+    rollback: bool = False,
+    delay_seconds: float | None = None,
+    restore_point: str = "snapshot",
 ) -> TimelineRun:
     """One deployment of v1.1.0 on the timeline above (durations x `scale`): it must succeed, or with
     `rollback`, roll back after its rollout fails."""
@@ -245,7 +250,11 @@ def run_timeline(
             snapshot_policy=snapshot_policy,
             rollout_policy=rollout_policy,
             routes=routes,
-            parameters={"DbSslMode": "disable", "RolloutTimeoutSeconds": str(int(4 * ROLLOUT_SECONDS * scale) + 60)},
+            parameters={
+                "DbSslMode": "disable",
+                "RolloutTimeoutSeconds": str(int(4 * ROLLOUT_SECONDS * scale) + 60),
+                "RestorePoint": restore_point,
+            },
             poll_interval=0.2,  # the figures are the pipeline's time, not the harness's
             event_delivery=delivery,
         )

@@ -56,6 +56,7 @@ class Settings(BaseModel):
     rollout_timeout_seconds: int = Field(default=1800, gt=0)
     allow_skip_snapshot: bool = False
     db_rollback_policy: Literal["keep", "restore"] = "keep"
+    restore_point: Literal["snapshot", "point-in-time"] = "snapshot"
     snapshot_retention: int = Field(default=5, ge=0)
     on_lock_held: Literal["wait", "fail"] = "wait"
     lock_wait_seconds: int = Field(default=1800, ge=0)

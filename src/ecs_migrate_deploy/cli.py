@@ -25,6 +25,7 @@ from ecs_migrate_deploy.console import ProgressPrinter
 
 if TYPE_CHECKING:
     from ecs_migrate_deploy.operator.stack import Operator
+    from ecs_migrate_deploy.operator.trigger import TriggerState
     from ecs_migrate_deploy.operator.watch import Watched
 
 
@@ -617,6 +618,160 @@ def logs(
         typer.echo(f"# {group} {stream}", err=True)
         for line in log_lines(operator.client("logs"), group, stream):
             typer.echo(line)
+
+
+lock_app = typer.Typer(
+    no_args_is_help=True,
+    help="Hold a service's deployments by hand (an incident): pushes wait or fail as for a running deployment.",
+)
+app.add_typer(lock_app, name="lock")
+LockService = Annotated[str, typer.Option("--service", help="A service the stack deploys.", show_default=False)]
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Someone else holds the lock: one line on stderr and exit code 1 (not a usage error)."""
+    from ecs_migrate_deploy.operator.lock import LockRefused
+
+    try:
+        yield
+    except LockRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@lock_app.command("status")
+def lock_status(
+    service: Annotated[str | None, typer.Option(help="Only this service.", show_default=False)] = None,
+    json_output: JsonOutput = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Who holds each service's lock (a person, with the reason; or a running execution), or free."""
+    from ecs_migrate_deploy.console import ci_console
+    from ecs_migrate_deploy.operator.lock import locks
+    from ecs_migrate_deploy.operator.render import lock_text
+
+    with _operator_errors():
+        operator = _connect(stack_name, config_env, region, profile)
+        stack = operator.stack
+        held = locks(
+            operator, stack.services if service is None else [stack.deployed_service(service)], int(time.time())
+        )
+    if json_output:
+        rows = [{"service": name, "lock": lock.as_json() if lock else None} for name, lock in held.items()]
+        sys.stdout.write(json.dumps({"locks": rows}) + "\n")
+        return
+    console = ci_console()
+    width = max(map(len, held))
+    for name, lock in held.items():
+        console.print(f"{escape(name):<{width}}  {lock_text(lock) if lock else 'free'}")
+
+
+@lock_app.command("acquire")
+def lock_acquire(
+    service: LockService,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why (shown to whoever pushes meanwhile, and in `status`).", show_default=False),
+    ],
+    hold_for: Annotated[
+        str,
+        typer.Option("--for", help="How long until the lock expires by itself: <n>s|m|h|d, 1m to 30d."),
+    ] = "24h",
+    json_output: JsonOutput = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Lock a service: deployments of it wait (OnLockHeld=wait) or fail (fail) until `lock release`."""
+    from ecs_migrate_deploy.console import ci_console
+    from ecs_migrate_deploy.operator.lock import acquire, parse_duration
+    from ecs_migrate_deploy.operator.render import lock_text
+
+    with _operator_errors(), _refusals():
+        seconds = parse_duration(hold_for)
+        operator = _connect(stack_name, config_env, region, profile)
+        lock = acquire(operator, operator.stack.deployed_service(service), reason, seconds, int(time.time()))
+    if json_output:
+        sys.stdout.write(json.dumps({"service": service, "lock": lock.as_json()}) + "\n")
+        return
+    ci_console().print(f"{escape(service)}  {lock_text(lock)}")
+
+
+@lock_app.command("release")
+def lock_release(
+    service: LockService,
+    json_output: JsonOutput = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Remove a service's manual lock (anyone's); never a running execution's. Releasing twice is harmless."""
+    from ecs_migrate_deploy.console import ci_console
+    from ecs_migrate_deploy.operator.lock import release
+    from ecs_migrate_deploy.operator.render import lock_text
+
+    with _operator_errors(), _refusals():
+        operator = _connect(stack_name, config_env, region, profile)
+        released = release(operator, operator.stack.deployed_service(service), int(time.time()))
+    if json_output:
+        sys.stdout.write(json.dumps({"service": service, "released": released.as_json() if released else None}) + "\n")
+        return
+    console = ci_console()
+    if released is None:
+        console.print(f"{escape(service)} is not locked: nothing to release")
+    else:
+        console.print(f"Released {escape(service)}, which was {lock_text(released)}")
+
+
+def _set_trigger(
+    state: TriggerState,
+    json_output: bool,
+    stack_name: str | None,
+    config_env: str,
+    region: str | None,
+    profile: str | None,
+) -> None:
+    """`pause` and `resume`: the rule put in `state`, or left as it already was."""
+    from ecs_migrate_deploy.operator.trigger import rule_name, set_trigger
+
+    with _operator_errors():
+        operator = _connect(stack_name, config_env, region, profile)
+        changed = set_trigger(operator, state)
+        rule = rule_name(operator)
+    if json_output:
+        sys.stdout.write(json.dumps({"trigger": state, "rule": rule, "changed": changed}) + "\n")
+        return
+    typer.echo(f"trigger: {state} (rule {rule}{'' if changed else ', already'})")
+
+
+@app.command()
+def pause(
+    json_output: JsonOutput = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Disable the trigger rule: ECR pushes start no deployment (manual starts still do) until `resume`."""
+    _set_trigger("paused", json_output, stack_name, config_env, region, profile)
+
+
+@app.command()
+def resume(
+    json_output: JsonOutput = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Enable the trigger rule again: the next ECR push deploys (pushes made while paused do not)."""
+    _set_trigger("enabled", json_output, stack_name, config_env, region, profile)
 
 
 @app.command("image-labels")

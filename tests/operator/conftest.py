@@ -309,6 +309,16 @@ def _register_stack(emulator: Emulator, name: str, outputs: dict[str, str], para
     )
 
 
+def _trigger_rule(emulator: Emulator) -> str:
+    """The stack's ECR push rule (template.yaml's DeployStateMachineEcrPush), for `pause`/`resume` to
+    disable and enable. The emulated world starts executions on a push itself, not through this rule:
+    it has no target, only its state is read."""
+    name = f"{STACK_NAME}-DeployStateMachineEcrPush"
+    pattern = json.dumps(emulator.world.trigger_pattern())
+    emulator.client("events").put_rule(Name=name, EventPattern=pattern, State="ENABLED")
+    return name
+
+
 @pytest.fixture
 def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_path: Path) -> Iterator[StackFactory]:
     """Reset the server, build the world through it, and register the stack the CLI discovers."""
@@ -355,6 +365,7 @@ def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_p
                 "StateMachineArn": world.state_machine_arn,
                 "TopicArn": world.topic_arn,
                 "TableName": world.table_name,
+                "TriggerRuleName": _trigger_rule(emulator),
             },
             parameters={
                 "ClusterName": env["CLUSTER_NAME"],

@@ -185,50 +185,100 @@ def delete_snapshot(db: DatabaseTarget, snapshot_id: str) -> None:
 def restore_snapshot(db: DatabaseTarget, snapshot_id: str, new_identifier: str) -> None:
     """Restore to a NEW instance/cluster beside the original: no cut-over, a person decides."""
     rds = clients.rds()
-    tags: list[Any] = [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}]
     if db.kind == "instance":
-        source = rds.describe_db_instances(DBInstanceIdentifier=db.identifier)["DBInstances"][0]
-        kwargs: dict[str, Any] = {
+        kwargs = {
+            **_instance_placement(db),
             "DBInstanceIdentifier": new_identifier,
             "DBSnapshotIdentifier": snapshot_id,
-            "DBInstanceClass": source["DBInstanceClass"],
-            "Tags": tags,
         }
-        if source.get("DBSubnetGroup", {}).get("DBSubnetGroupName"):
-            kwargs["DBSubnetGroupName"] = source["DBSubnetGroup"]["DBSubnetGroupName"]
-        groups = [g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups", [])]
-        if groups:
-            kwargs["VpcSecurityGroupIds"] = groups
         # A retried rollback finds the restore already started.
         with contextlib.suppress(rds.exceptions.DBInstanceAlreadyExistsFault):
             rds.restore_db_instance_from_db_snapshot(**kwargs)
         return
-    cluster = rds.describe_db_clusters(DBClusterIdentifier=db.identifier)["DBClusters"][0]
-    cluster_kwargs: dict[str, Any] = {
+    cluster_kwargs = {
+        **_cluster_placement(db),
         "DBClusterIdentifier": new_identifier,
         "SnapshotIdentifier": snapshot_id,
+    }
+    # A retried rollback finds its restore already started.
+    with contextlib.suppress(rds.exceptions.DBClusterAlreadyExistsFault):
+        rds.restore_db_cluster_from_snapshot(**cluster_kwargs)
+
+
+def restore_to_point_in_time(db: DatabaseTarget, restore_time: datetime, new_identifier: str) -> None:
+    """Restore the database as it was at `restore_time` (its automated backups) to a NEW instance or
+    cluster beside it, placed like a snapshot restore (no cut-over). A retry finds it started."""
+    rds = clients.rds()
+    if db.kind == "instance":
+        placement = _instance_placement(db)
+        with contextlib.suppress(rds.exceptions.DBInstanceAlreadyExistsFault):
+            rds.restore_db_instance_to_point_in_time(
+                SourceDBInstanceIdentifier=db.identifier,
+                TargetDBInstanceIdentifier=new_identifier,
+                RestoreTime=restore_time,
+                **placement,
+            )
+        return
+    # RestoreDBClusterToPointInTime takes no Engine/EngineVersion: the restore runs the source's.
+    placement = {k: v for k, v in _cluster_placement(db).items() if k not in ("Engine", "EngineVersion")}
+    with contextlib.suppress(rds.exceptions.DBClusterAlreadyExistsFault):
+        rds.restore_db_cluster_to_point_in_time(
+            SourceDBClusterIdentifier=db.identifier,
+            DBClusterIdentifier=new_identifier,
+            RestoreToTime=restore_time,
+            **placement,
+        )
+
+
+def backup_retention_days(db: DatabaseTarget) -> int:
+    """BackupRetentionPeriod: 0 means automated backups are off, and no point-in-time restore exists."""
+    rds = clients.rds()
+    if db.kind == "instance":
+        return int(
+            rds.describe_db_instances(DBInstanceIdentifier=db.identifier)["DBInstances"][0]["BackupRetentionPeriod"]
+        )
+    return int(rds.describe_db_clusters(DBClusterIdentifier=db.identifier)["DBClusters"][0]["BackupRetentionPeriod"])
+
+
+def _instance_placement(db: DatabaseTarget) -> dict[str, Any]:
+    """A restored instance's class, subnet group, security groups and tags: the source's."""
+    source = clients.rds().describe_db_instances(DBInstanceIdentifier=db.identifier)["DBInstances"][0]
+    kwargs: dict[str, Any] = {
+        "DBInstanceClass": source["DBInstanceClass"],
+        "Tags": [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}],
+    }
+    if source.get("DBSubnetGroup", {}).get("DBSubnetGroupName"):
+        kwargs["DBSubnetGroupName"] = source["DBSubnetGroup"]["DBSubnetGroupName"]
+    groups = [g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups", [])]
+    if groups:
+        kwargs["VpcSecurityGroupIds"] = groups
+    return kwargs
+
+
+def _cluster_placement(db: DatabaseTarget) -> dict[str, Any]:
+    """A restored cluster's engine, subnet group, security groups, capacity and tags: the source's."""
+    cluster = clients.rds().describe_db_clusters(DBClusterIdentifier=db.identifier)["DBClusters"][0]
+    kwargs: dict[str, Any] = {
         "Engine": cluster["Engine"],
         # RestoreDBClusterFromSnapshot's EngineVersion (botocore's RDS model): "If you don't specify an
         # engine version, the default version for the database engine in the Amazon Web Services Region
         # is used." The restore must run what the database ran.
         "EngineVersion": cluster["EngineVersion"],
-        "Tags": tags,
+        "Tags": [{"Key": MANAGED_BY_KEY, "Value": MANAGED_BY_VALUE}],
     }
     if cluster.get("DBSubnetGroup"):
-        cluster_kwargs["DBSubnetGroupName"] = cluster["DBSubnetGroup"]
+        kwargs["DBSubnetGroupName"] = cluster["DBSubnetGroup"]
     groups = [g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups", [])]
     if groups:
-        cluster_kwargs["VpcSecurityGroupIds"] = groups
+        kwargs["VpcSecurityGroupIds"] = groups
     scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
     if scaling:
         # A db.serverless writer needs it on its cluster ("you must set this attribute before you add a
         # DB instance that uses the db.serverless DB instance class", AWS::RDS::DBCluster docs).
-        cluster_kwargs["ServerlessV2ScalingConfiguration"] = {
+        kwargs["ServerlessV2ScalingConfiguration"] = {
             k: scaling[k] for k in ("MinCapacity", "MaxCapacity", "SecondsUntilAutoPause") if k in scaling
         }
-    # A retried rollback finds its restore already started.
-    with contextlib.suppress(rds.exceptions.DBClusterAlreadyExistsFault):
-        rds.restore_db_cluster_from_snapshot(**cluster_kwargs)
+    return kwargs
 
 
 def ensure_cluster_writer(db: DatabaseTarget, restored_identifier: str) -> str | None:
@@ -281,6 +331,22 @@ def _writer_class(cluster: Any) -> str:
         member = clients.rds().describe_db_instances(DBInstanceIdentifier=writer["DBInstanceIdentifier"])
         return str(member["DBInstances"][0]["DBInstanceClass"])
     return "db.serverless" if cluster.get("ServerlessV2ScalingConfiguration") else "db.r6g.large"
+
+
+def point_in_time_command(db: DatabaseTarget, restore_time: datetime, new_identifier: str) -> str:
+    """The AWS CLI commands a person runs to restore the database as it was at `restore_time`."""
+    at = restore_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if db.kind == "instance":
+        return (
+            f"aws rds restore-db-instance-to-point-in-time --source-db-instance-identifier {db.identifier} "
+            f"--target-db-instance-identifier {new_identifier} --restore-time {at}"
+        )
+    return (
+        f"aws rds restore-db-cluster-to-point-in-time --source-db-cluster-identifier {db.identifier} "
+        f"--db-cluster-identifier {new_identifier} --restore-to-time {at} && "
+        f"aws rds wait db-cluster-available --db-cluster-identifier {new_identifier} && "
+        + writer_command(db, new_identifier)
+    )
 
 
 def restore_command(db: DatabaseTarget, snapshot_id: str, new_identifier: str) -> str:

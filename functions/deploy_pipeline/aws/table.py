@@ -43,10 +43,15 @@ def baseline_key(deployment_id: str) -> str:
 
 @dataclass(frozen=True)
 class LockHolder:
-    execution: str
+    execution: str  # an execution's name, or `manual:<caller ARN>` (`ecs-migrate-deploy lock acquire`)
     digest: str
     acquired_at: str
     expires_at: int
+    reason: str = ""  # a manual lock's reason
+
+    @property
+    def manual(self) -> bool:
+        return self.execution.startswith("manual:")
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> LockHolder:
@@ -56,6 +61,7 @@ class LockHolder:
             digest=item.get("digest", {}).get("S", ""),
             acquired_at=item.get("acquired_at", {}).get("N", "0"),
             expires_at=int(item["expires_at"]["N"]),
+            reason=item.get("reason", {}).get("S", ""),
         )
 
 

@@ -50,6 +50,11 @@ def acquire(state: PipelineState, settings: Settings) -> LockResult:
             else f"waited {waited}s, the budget is {settings.lock_wait_seconds}s (LockWaitSeconds)"
         )
         expiry = f"; its lock expires at epoch {holder.expires_at}" if holder else ""
+        if holder and holder.manual:  # held by a person (`ecs-migrate-deploy lock acquire`), not deploying
+            raise DeploymentInProgress(
+                f"deployments are held by {holder.execution.removeprefix('manual:')} "
+                f"(reason: {holder.reason or '-'}): {why}{expiry}; `ecs-migrate-deploy lock release` ends the hold"
+            )
         raise DeploymentInProgress(
             f"execution {held_by} is deploying {', '.join(s.name for s in plan.services)}: {why}{expiry}"
         )

@@ -127,12 +127,25 @@ def _database_lines(state: RecordInput) -> list[str]:
         return ["No database: this stack deploys without migrating."]
     lines: list[str] = []
     database = state.rollback.database if state.rollback else None
+    restore_time = state.snapshot.restore_time if state.snapshot else None
     if database and database.restored_identifier:
         kind = state.plan.database.kind if state.plan and state.plan.database else "database"
+        source = (
+            f"the database as it was at {restore_time.isoformat()}"
+            if restore_time
+            else f"snapshot {database.snapshot_id}"
+        )
         lines.append(
-            f"Database: snapshot {database.snapshot_id} is being restored to a new {kind} "
+            f"Database: {source} is being restored to a new {kind} "
             f"{database.restored_identifier}; the application still points at the original: cut over by hand if needed."
         )
+    elif restore_time is not None:
+        lines.append(
+            f"Database: restore point {restore_time.isoformat()} (point in time, from automated backups; no "
+            "snapshot was taken)."
+        )
+        if database and database.restore_command:
+            lines.append(f"To restore it beside the original: {database.restore_command}")
     elif state.snapshot and state.snapshot.done:
         lines.append(f"Database: pre-deployment snapshot {state.snapshot.snapshot_id} is kept.")
         if database and database.restore_command:
@@ -298,7 +311,9 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
         )
     if state.rollout:
         record["new_task_definitions"] = {s.name: s.task_definition_arn for s in state.rollout.services}
-    if state.snapshot and state.snapshot.status != WAITING_FOR_DATABASE:  # else RDS never took it
+    if state.snapshot and state.snapshot.restore_time is not None:
+        record["restore_time"] = state.snapshot.restore_time.isoformat()
+    elif state.snapshot and state.snapshot.status != WAITING_FOR_DATABASE:  # else RDS never took it
         record["snapshot_id"] = state.snapshot.snapshot_id
     if state.migration:
         record["migration"] = migration_evidence(state)

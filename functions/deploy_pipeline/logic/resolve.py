@@ -180,6 +180,19 @@ NO_DATABASE_EXPECTATION = MigrationExpectation(
 )
 
 
+def require_automated_backups(database: DatabaseTarget) -> None:
+    """RestorePoint=point-in-time restores from automated backups: with BackupRetentionPeriod 0 there
+    are none ("Setting this parameter to 0 disables automated backups", botocore's RDS model), and no
+    restore point would exist. Refused before anything is touched."""
+    days = rds.backup_retention_days(database)
+    if days <= 0:
+        raise ConfigurationError(
+            f"RestorePoint=point-in-time needs automated backups, and RDS {database.kind} "
+            f"{database.identifier!r} has BackupRetentionPeriod 0: turn them on (e.g. 7 days), or use "
+            "RestorePoint=snapshot"
+        )
+
+
 def configured_database(settings: Settings) -> DatabaseTarget | None:
     """The stack's database, or None for a service without one (the plan then skips the snapshot, the
     migration and the verification: the state machine goes from the lock to the rollout)."""
@@ -222,6 +235,8 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
     database = configured_database(settings)
     if database is not None:
         rds.check_database(database)
+        if settings.restore_point == "point-in-time" and not options.rollback:
+            require_automated_backups(database)
     noop = running_new_image == len(services)
     plan = DeploymentPlan(
         deployment_id=safe_deployment_id(start.execution.name),

@@ -1,4 +1,6 @@
-"""The pre-deployment snapshot: created with tags that say whose it is, watched until available."""
+"""The restore point before the migration: a snapshot, created with tags that say whose it is and
+watched until available, or (RestorePoint=point-in-time) the time just before the migration, to which
+the database's automated backups can restore it, with nothing to wait for."""
 
 from __future__ import annotations
 
@@ -29,8 +31,19 @@ def snapshot_id(deployment_id: str) -> str:
 WAITING_FOR_DATABASE = "waiting-for-database"
 """SnapshotResult.status before RDS accepted the snapshot (no snapshot exists yet)."""
 
+POINT_IN_TIME = "point-in-time"
+"""SnapshotResult.status of a point-in-time restore point (no snapshot at all)."""
+
 
 def start(state: PipelineState, settings: Settings) -> SnapshotResult:
+    if settings.restore_point == "point-in-time":
+        # Automated backups (checked at Resolve) restore to any second of the retention window, so the
+        # restore point is just this moment: the next step is the migration. The wait after StartSnapshot
+        # is one second (there is nothing to wait for), and CheckSnapshot confirms without asking RDS.
+        started = now()
+        return SnapshotResult(
+            snapshot_id="", status=POINT_IN_TIME, restore_time=started, started_at=started, done=True, wait_seconds=1
+        )
     return _create(state.plan, started_at=now(), polls=0, settings=settings)
 
 
@@ -80,6 +93,8 @@ def check(state: PipelineState, settings: Settings) -> SnapshotResult:
         raise SnapshotFailed("CheckSnapshot ran without a snapshot in the state")
     if current.status == WAITING_FOR_DATABASE:
         return _create(state.plan, started_at=current.started_at, polls=current.polls + 1, settings=settings)
+    if current.restore_time is not None:
+        return current.model_copy(update={"polls": current.polls + 1, "done": True, "wait_seconds": 0})
     info = rds.describe_snapshot(state.plan.migrated_database(), current.snapshot_id)
     update = {"status": info.status, "polls": current.polls + 1, "snapshot_arn": info.arn}
     if info.status == "available":

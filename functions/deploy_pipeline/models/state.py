@@ -144,9 +144,11 @@ class LockResult(_Model):
 
 
 class SnapshotResult(PollingResult):
-    snapshot_id: str
+    snapshot_id: str  # "" for a point-in-time restore point
     snapshot_arn: str | None = None
     status: str = "creating"
+    # RestorePoint=point-in-time: no snapshot; the database can be restored to this time (automated backups).
+    restore_time: datetime | None = None
 
 
 class SchemaBaseline(_Model):
@@ -210,6 +212,7 @@ class DatabaseRollback(_Model):
     restored_identifier: str | None = None
     restored_writer: str | None = None  # a restored Aurora cluster's writer, once created
     restore_command: str | None = None
+    restore_time: datetime | None = None  # a point-in-time restore point instead of snapshot_id
 
     def restore_pending(self, kind: str) -> bool:
         """A restored cluster still waits for its writer (created once the cluster is available)."""

@@ -161,6 +161,7 @@ class WorldSpec:
     # the capacity range a Serverless v2 writer needs (aurora_capacity: MinCapacity, MaxCapacity in ACUs).
     aurora_writer_class: str = "db.r6g.large"
     aurora_capacity: tuple[float, float] = (0.5, 4.0)
+    backup_retention_days: int = 1  # automated backups (0: off, no point-in-time restore)
     # tag -> the labels its image config carries (`docker build --label`), e.g. from
     # `ecs_migrate_deploy.image_labels.labels_for(folder)`; a tag not listed has none.
     image_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -658,6 +659,7 @@ def _database(rds: Any, secretsmanager: Any, spec: WorldSpec) -> tuple[str, str]
             MasterUserPassword="emulated-password",
             DBName=spec.db_secret.dbname,
             Port=spec.db_secret.port,
+            BackupRetentionPeriod=spec.backup_retention_days,
         )["DBInstance"]["DBInstanceArn"]
     else:
         serverless = spec.aurora_writer_class == "db.serverless"
@@ -669,6 +671,7 @@ def _database(rds: Any, secretsmanager: Any, spec: WorldSpec) -> tuple[str, str]
             MasterUsername=spec.db_secret.username,
             MasterUserPassword="emulated-password",
             DatabaseName=spec.db_secret.dbname,
+            BackupRetentionPeriod=spec.backup_retention_days,
             **({"ServerlessV2ScalingConfiguration": capacity} if serverless else {}),
         )["DBCluster"]["DBClusterArn"]
         # RestoreDBClusterFromSnapshot/CreateDBCluster make no instance (botocore's RDS model: "You must

@@ -1,4 +1,5 @@
-"""The operator commands (`start`, `watch`, `status`, `history`, `rollback`, `promote`, `logs`) against a deployed stack.
+"""The operator commands (`start`, `watch`, `status`, `history`, `rollback`, `promote`, `logs`, `lock`,
+`pause`, `resume`) against a deployed stack.
 
 Real AWS APIs through boto3 (standard credential chain, `--region` / `--profile`); the stack's outputs
 say where its state machine, table and topic are. Never imported by a Lambda.

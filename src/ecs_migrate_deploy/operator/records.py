@@ -1,8 +1,7 @@
-"""Read what Record wrote: deployment records, each service's CURRENT pointer, and the locks.
+"""Read what Record wrote: deployment records and each service's CURRENT pointer (locks: lock.py).
 
 Items and keys are those of `deploy_pipeline.aws.table` (its module docstring lists them):
-`DEPLOYMENTS#<cluster>` / `<started_at>#<id>`, `SERVICE#<cluster>/<service>` / `CURRENT`, and the
-lock key from `lock_key`. Each item carries the record as the JSON Record built.
+`DEPLOYMENTS#<cluster>` / `<started_at>#<id>` and `SERVICE#<cluster>/<service>` / `CURRENT`. Each item carries the record as the JSON Record built.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from deploy_pipeline.aws.table import LockHolder, current_key, deployments_key, lock_key
+from deploy_pipeline.aws.table import current_key, deployments_key
 
 SUCCESS = "Succeeded"
 
@@ -93,13 +92,3 @@ def current(dynamodb: Any, table: str, cluster: str, service: str) -> Deployment
         TableName=table, Key={"pk": {"S": current_key(cluster, service)}, "sk": {"S": "CURRENT"}}, ConsistentRead=True
     ).get("Item")
     return Deployment.from_item(item) if item else None
-
-
-def active_lock(dynamodb: Any, table: str, cluster: str, service: str, now: int) -> LockHolder | None:
-    """The service's lock if an execution holds it at `now` (epoch seconds); an expired lock is free (TTL deletion is lazy)."""
-    item = dynamodb.get_item(
-        TableName=table, Key={"pk": {"S": lock_key(cluster, service)}, "sk": {"S": "LOCK"}}, ConsistentRead=True
-    ).get("Item")
-    if not item or int(item["expires_at"]["N"]) <= now:
-        return None
-    return LockHolder.from_item(item)

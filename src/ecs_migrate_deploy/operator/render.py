@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ecs_migrate_deploy.operator.executions import Started
+from ecs_migrate_deploy.operator.lock import ServiceLock
 from ecs_migrate_deploy.operator.records import Deployment
 from ecs_migrate_deploy.operator.rollback import RollbackPlan
 from ecs_migrate_deploy.operator.services import revision, short_image
@@ -127,6 +128,11 @@ def print_status(console: Console, status: Status, title: str) -> None:
         for s in status.services:
             _print_service_block(console, s, status.repository)
     console.print()
+    # only when pushes may not deploy: the usual state adds no line (`--json` always has it)
+    if status.trigger == "paused":
+        console.print("trigger: [yellow]paused[/] (ECR pushes start no deployment until `resume`)")
+    elif status.trigger != "enabled":
+        console.print(f"trigger: {escape(status.trigger)}")
     _print_running(console, status)
 
 
@@ -168,13 +174,21 @@ def _last_attempt(s: ServiceStatus) -> str:
 
 
 def _now(s: ServiceStatus) -> str:
-    """Deploying (this stack holds the service's lock), ECS rolling out (by whoever), or idle."""
+    """Locked by hand (who, until when, why), deploying (an execution holds the service's lock), ECS
+    rolling out (by whoever), or idle."""
     if s.lock:
-        return f"[yellow]deploying[/] {short_digest(s.lock.digest)} ({escape(s.lock.execution)})"
+        return lock_text(s.lock)
     if s.ecs.rolling_out:
         rolling = ", ".join(f"{revision(d.task_definition)} {d.counts()}" for d in s.ecs.deployments)
         return f"[yellow]ECS rolling out[/] {escape(rolling)}"
     return "idle"
+
+
+def lock_text(lock: ServiceLock) -> str:
+    """A held lock in one line: by hand (who, until when, why) or an execution deploying an image."""
+    if lock.manual:
+        return f"[red]locked[/] by {escape(lock.who)} until {when(lock.expires)} UTC: {escape(lock.reason)}"
+    return f"[yellow]deploying[/] {short_digest(lock.digest)} ({escape(lock.holder)})"
 
 
 def _print_running(console: Console, status: Status) -> None:

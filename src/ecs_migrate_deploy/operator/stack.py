@@ -1,7 +1,8 @@
 """Find the deployed stack: its name (flag or samconfig.toml), then its outputs and parameters.
 
-The outputs are the contract with template.yaml (`StateMachineArn`, `TopicArn`, `TableName`); the
-parameters give the cluster and services the records are keyed by.
+The outputs are the contract with template.yaml (`StateMachineArn`, `TopicArn`, `TableName`, and
+`TriggerRuleName` for `pause`/`resume`); the parameters give the cluster and services the records are
+keyed by.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Stack:
     topic_arn: str
     table_name: str
     parameters: dict[str, str]
+    trigger_rule_name: str = ""  # output TriggerRuleName: optional, only `pause`, `resume` and `status` read it
 
     @property
     def cluster(self) -> str:
@@ -54,6 +56,12 @@ class Stack:
     @property
     def services(self) -> list[str]:
         return [name.strip() for name in self._parameter("ServiceNames").split(",") if name.strip()]
+
+    def deployed_service(self, name: str) -> str:
+        """`name` if the stack deploys it: a command about any other service would act on nothing."""
+        if name not in self.services:
+            raise OperatorError(f"stack {self.name!r} deploys {', '.join(self.services)}, not {name!r}")
+        return name
 
     def _parameter(self, key: str) -> str:
         value = self.parameters.get(key)
@@ -117,4 +125,5 @@ def describe_stack(session: boto3.session.Session, name: str) -> Stack:
         topic_arn=outputs["TopicArn"],
         table_name=outputs["TableName"],
         parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+        trigger_rule_name=outputs.get("TriggerRuleName", ""),
     )

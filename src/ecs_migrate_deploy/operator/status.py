@@ -6,7 +6,9 @@ is the newest record naming the service, which differs when something failed or 
 What ECS runs is read from ECS (`services.describe`): a record says what the pipeline did, not what
 someone did by hand since, so the two are compared (drift). "Under way" has three witnesses: the
 service's lock (held from AcquireLock to ReleaseLock), the state machine's RUNNING executions (which
-include ones still resolving or waiting for a lock) and ECS's own deployments in progress.
+include ones still resolving or waiting for a lock) and ECS's own deployments in progress. A lock
+taken by hand (`lock acquire`) holds the service without changing it: it is shown with its holder
+and reason, and drift is still looked for. The trigger rule's state says whether pushes deploy.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from deploy_pipeline.aws.table import LockHolder
-
-from ecs_migrate_deploy.operator import OperatorError
-from ecs_migrate_deploy.operator.records import Deployment, active_lock, current, deployments
+from ecs_migrate_deploy.operator.lock import ServiceLock, held_lock
+from ecs_migrate_deploy.operator.records import Deployment, current, deployments
 from ecs_migrate_deploy.operator.services import EcsService, describe, revision, short_image, with_containers
 from ecs_migrate_deploy.operator.stack import Operator
+from ecs_migrate_deploy.operator.trigger import shown_state
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class ServiceStatus:
     service: str
     current: Deployment | None
     last: Deployment | None
-    lock: LockHolder | None
+    lock: ServiceLock | None
     ecs: EcsService
     drift: list[str]
 
@@ -47,6 +48,7 @@ class Status:
     services: list[ServiceStatus]
     running: list[RunningExecution]
     repository: str  # the stack's RepositoryName: which container's image to show
+    trigger: str  # the trigger rule: "enabled", "paused", or "unknown (why)"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -55,23 +57,20 @@ class Status:
                     "service": s.service,
                     "current": s.current.as_json() if s.current else None,
                     "last": s.last.as_json() if s.last else None,
-                    "lock": vars(s.lock) if s.lock else None,
+                    "lock": s.lock.as_json() if s.lock else None,
                     "ecs": s.ecs.as_json(self.repository),
                     "drift": s.drift,
                 }
                 for s in self.services
             ],
             "running": [{"name": r.name, "arn": r.arn, "started_at": r.started_at.isoformat()} for r in self.running],
+            "trigger": self.trigger,
         }
 
 
 def status(operator: Operator, service: str | None = None) -> Status:
     stack = operator.stack
-    names = stack.services
-    if service is not None:
-        if service not in names:
-            raise OperatorError(f"stack {stack.name!r} deploys {', '.join(names)}, not {service!r}")
-        names = [service]
+    names = stack.services if service is None else [stack.deployed_service(service)]
     dynamodb = operator.client("dynamodb")
     now = int(time.time())
     last = newest_per_service(deployments(dynamodb, stack.table_name, stack.cluster), names)
@@ -80,7 +79,7 @@ def status(operator: Operator, service: str | None = None) -> Status:
     services = []
     for name in names:
         recorded = current(dynamodb, stack.table_name, stack.cluster, name)
-        lock = active_lock(dynamodb, stack.table_name, stack.cluster, name, now)
+        lock = held_lock(dynamodb, stack.table_name, stack.cluster, name, now)
         ecs = running_in_ecs[name]
         services.append(
             ServiceStatus(
@@ -90,14 +89,19 @@ def status(operator: Operator, service: str | None = None) -> Status:
                 lock=lock,
                 ecs=ecs,
                 # a deployment under way changes the service before its record is written
-                drift=drift(recorded, ecs) if recorded is not None and lock is None else [],
+                drift=drift(recorded, ecs) if recorded is not None and (lock is None or lock.manual) else [],
             )
         )
     page = operator.client("stepfunctions").list_executions(
         stateMachineArn=stack.state_machine_arn, statusFilter="RUNNING", maxResults=100
     )["executions"]
     running = [RunningExecution(e["name"], e["executionArn"], e["startDate"]) for e in page]
-    return Status(services=services, running=sorted(running, key=lambda r: r.started_at), repository=stack.repository)
+    return Status(
+        services=services,
+        running=sorted(running, key=lambda r: r.started_at),
+        repository=stack.repository,
+        trigger=shown_state(operator),
+    )
 
 
 def drift(recorded: Deployment, ecs: EcsService) -> list[str]:
