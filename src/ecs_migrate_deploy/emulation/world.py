@@ -219,6 +219,9 @@ class World:
     definition: dict[str, Any] = field(repr=False)
     template: dict[str, Any] | None = field(default=None, repr=False)
     _env: dict[str, str] = field(default_factory=dict, repr=False)
+    # Every body read from the capture queues, by queue URL: a test consumes what it reads, and a scan
+    # of everything the stack sent (the secret scan) must still see it.
+    _delivered: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def region(self) -> str:
@@ -344,12 +347,23 @@ class World:
     # ---- what the pipeline sent out ---------------------------------------------------------------
 
     def notifications(self) -> list[dict[str, Any]]:
-        """SNS notifications received so far (the SNS envelopes, `Message` as sent), consumed."""
-        return [json.loads(body) for body in _drain(self.client("sqs"), self.notifications_queue_url)]
+        """SNS notifications received since the last call (the SNS envelopes, `Message` as sent)."""
+        return [json.loads(body) for body in self._consume(self.notifications_queue_url)]
 
     def outcome_events(self) -> list[dict[str, Any]]:
-        """EventBridge events with our source received so far (full envelopes), consumed."""
-        return [json.loads(body) for body in _drain(self.client("sqs"), self.events_queue_url)]
+        """EventBridge events with our source received since the last call (full envelopes)."""
+        return [json.loads(body) for body in self._consume(self.events_queue_url)]
+
+    def everything_sent(self) -> list[dict[str, Any]]:
+        """Every notification and outcome event the stack sent, read by a test or not."""
+        for url in (self.notifications_queue_url, self.events_queue_url):
+            self._consume(url)
+        return [json.loads(body) for bodies in self._delivered.values() for body in bodies]
+
+    def _consume(self, queue_url: str) -> list[str]:
+        bodies = _drain(self.client("sqs"), queue_url)
+        self._delivered.setdefault(queue_url, []).extend(bodies)
+        return bodies
 
     def service(self, name: str) -> dict[str, Any]:
         """The service as DescribeServices shows it now (note: a read advances emulated rollouts)."""
