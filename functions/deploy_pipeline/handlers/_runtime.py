@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
 
-from deploy_pipeline.errors import AwsCallFailed, TransientAwsError
+from deploy_pipeline.errors import AwsCallFailed, InvalidInput, TransientAwsError
 from deploy_pipeline.observability import logger, metrics
 
 M = TypeVar("M", bound=BaseModel)
@@ -58,6 +58,22 @@ def translate_aws_error(exc: Exception) -> Exception:
     return exc
 
 
+def parse_as(model: type[M], event: dict[str, Any]) -> M:
+    """The event as `model`, or InvalidInput naming what does not fit: a state that is not what this
+    function takes (a hand-made `sam local invoke` event, a state machine edited out of step) reaches
+    the ASL as a named error, never as pydantic's raw ValidationError."""
+    from pydantic import ValidationError
+
+    try:
+        return parse(event=event, model=model)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
+        where = ".".join(str(part) for part in first["loc"]) or "the event"
+        raise InvalidInput(
+            f"this function takes a {model.__name__}; {where}: {first['msg']} ({exc.error_count()} problem(s))"
+        ) from None
+
+
 def pipeline_handler(
     model: type[M],
 ) -> Callable[[Callable[[M], BaseModel]], Callable[[dict[str, Any], Any], Any]]:
@@ -68,7 +84,7 @@ def pipeline_handler(
         @logger.inject_lambda_context(correlation_id_path="execution.name", clear_state=True)
         @metrics.log_metrics
         def handler(event: dict[str, Any], context: Any) -> Any:
-            parsed = parse(event=event, model=model)
+            parsed = parse_as(model, event)
             try:
                 result = fn(parsed)
             except Exception as exc:

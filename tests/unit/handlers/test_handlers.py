@@ -140,3 +140,10 @@ def test_record_writes_the_record_and_notifies(emulator: Emulator) -> None:
     [event] = world.outcome_events()
     assert event["source"] == "ecs-migrate-deploy" and event["detail-type"] == "Deployment Succeeded"
     assert event["detail"]["image_digest"] == world.digests["v1.1.0"]
+
+
+def test_a_state_that_is_not_the_handler_s_model_is_a_named_error(emulator: Emulator) -> None:
+    from deploy_pipeline.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=r"this function takes a PipelineState; plan: Field required"):
+        call(rollout.check, {"execution": execution()})
