@@ -151,51 +151,41 @@ def _restore_pending(state: PipelineState, database: DatabaseRollback | None) ->
     return database is not None and database.restore_pending(state.plan.migrated_database().kind)
 
 
-def _database_to_point_in_time(state: PipelineState, settings: Settings, restore_time: datetime) -> DatabaseRollback:
-    """As for a snapshot, with the restore point's time: reported (keep), or restored beside (restore)."""
-    source = state.plan.migrated_database()
-    restored = restored_identifier(state.plan.deployment_id, source.kind)
-    command = rds.point_in_time_command(source, restore_time, restored)
-    if settings.db_rollback_policy == "restore":
-        rds.restore_to_point_in_time(source, restore_time, restored)
-        writer = rds.ensure_cluster_writer(source, restored) if source.kind == "cluster" else None
-        return DatabaseRollback(
-            policy="restore",
-            restore_time=restore_time,
-            restored_identifier=restored,
-            restored_writer=writer,
-            restore_command=command,
-        )
-    return DatabaseRollback(policy="keep", restore_time=restore_time, restore_command=command)
-
-
 def manual_command(cluster: str, service: str, task_definition_arn: str) -> str:
     return f"aws ecs update-service --cluster {cluster} --service {service} --task-definition {task_definition_arn}"
 
 
 def _database(state: PipelineState, settings: Settings, tasks: list[MigrationTaskSeen]) -> DatabaseRollback | None:
     """Only a database the migration may have changed needs a decision: one a migration task was
-    started against, whether or not its result reached the state."""
+    started against, whether or not its result reached the state. Its restore point is the snapshot,
+    or the time before the migration (RestorePoint=point-in-time): reported (keep) or restored beside."""
     if state.migration is None and not tasks:
         return None
     restore_time = state.snapshot.restore_time if state.snapshot else None
-    if restore_time is not None:
-        return _database_to_point_in_time(state, settings, restore_time)
-    snapshot = state.snapshot.snapshot_id if state.snapshot and state.snapshot.done else None
+    snapshot = state.snapshot.snapshot_id if state.snapshot and state.snapshot.done and not restore_time else None
     # RDS instance and cluster identifiers are at most 63 characters, and a restored cluster's writer
     # adds its suffix; a cut id keeps a hash, so a retried rollback finds its own restore and never
     # mistakes another deployment's for it.
     source = state.plan.migrated_database()
     restored = restored_identifier(state.plan.deployment_id, source.kind)
-    command = rds.restore_command(source, snapshot, restored) if snapshot else None
-    if settings.db_rollback_policy == "restore" and snapshot:
-        rds.restore_snapshot(source, snapshot, restored)
+    if restore_time is not None:
+        command: str | None = rds.point_in_time_command(source, restore_time, restored)
+    else:
+        command = rds.restore_command(source, snapshot, restored) if snapshot else None
+    if settings.db_rollback_policy == "restore" and command:
+        if restore_time is not None:
+            rds.restore_to_point_in_time(source, restore_time, restored)
+        elif snapshot:
+            rds.restore_snapshot(source, snapshot, restored)
         writer = rds.ensure_cluster_writer(source, restored) if source.kind == "cluster" else None
         return DatabaseRollback(
             policy="restore",
             snapshot_id=snapshot,
+            restore_time=restore_time,
             restored_identifier=restored,
             restored_writer=writer,
             restore_command=command,
         )
-    return DatabaseRollback(policy=settings.db_rollback_policy, snapshot_id=snapshot, restore_command=command)
+    return DatabaseRollback(
+        policy=settings.db_rollback_policy, snapshot_id=snapshot, restore_time=restore_time, restore_command=command
+    )
