@@ -78,15 +78,28 @@ class AwsEventSource:
         self._pending: list[tuple[datetime, dict[str, Any]]] = []
         self._seen: dict[str, str] = {}  # resource -> the state last seen
         self._lock = threading.RLock()
+        self._tick_at: datetime | None = None  # the emulated time a tick happens at
         self._observe(emit=False)  # what exists when the world is built was not a change
 
     # ---- what changed -----------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Look at the resources once, emit their changes, deliver what is due."""
+        """Look at the resources once, emit their changes, deliver what is due.
+
+        A tick happens at one instant: the clock is read once, so the real time the looking takes
+        (which the emulated clock leaves out afterwards) cannot make an event look emitted later
+        than the tick it was seen on, nor delay its delivery by a tick.
+        """
         with self._lock:
-            self._observe(emit=True)
-            self._deliver_due()
+            self._tick_at = self.clock()
+            try:
+                self._observe(emit=True)
+                self._deliver_due()
+            finally:
+                self._tick_at = None
+
+    def _now(self) -> datetime:
+        return self._tick_at or self.clock()
 
     def _observe(self, *, emit: bool) -> None:
         for key, state, event in [*self._tasks(), *self._deployments(), *self._snapshots()]:
@@ -94,7 +107,7 @@ class AwsEventSource:
                 continue
             self._seen[key] = state
             if emit and event is not None:
-                now = self.clock()
+                now = self._now()
                 self.emitted.append((now, event))
                 self._pending.append((now + timedelta(seconds=self.delivery.delay_seconds), event))
 
@@ -105,7 +118,7 @@ class AwsEventSource:
             "detail-type": detail_type,
             "source": source,
             "account": self.world.account,
-            "time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": self._now().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": self.world.region,
             "resources": resources,
             "detail": detail,
@@ -164,7 +177,7 @@ class AwsEventSource:
                         "eventType": "INFO" if state == "COMPLETED" else "ERROR",
                         "eventName": f"SERVICE_DEPLOYMENT_{state}",
                         "deploymentId": deployment["id"],
-                        "updatedAt": self.clock().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                        "updatedAt": self._now().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                         "reason": deployment.get("rolloutStateReason") or f"ECS deployment {deployment['id']} {state}.",
                     }
                     event = self._envelope("aws.ecs", "ECS Deployment State Change", [str(service.arn)], detail)
@@ -195,7 +208,7 @@ class AwsEventSource:
                     "EventCategories": ["creation"],
                     "SourceType": source_type,
                     "SourceArn": arn,
-                    "Date": self.clock().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "Date": self._now().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                     "Message": message,
                     "SourceIdentifier": identifier,
                     "EventID": event_id,
@@ -209,7 +222,7 @@ class AwsEventSource:
     def _deliver_due(self) -> None:
         from moto.events.models import EventPattern
 
-        now = self.clock()
+        now = self._now()
         due = [(at, event) for at, event in self._pending if at <= now]
         self._pending = [(at, event) for at, event in self._pending if at > now]
         for _, event in due:
