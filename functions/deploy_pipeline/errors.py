@@ -39,6 +39,10 @@ class DeploymentInProgress(PipelineError):
     """Another execution holds a service's lock past the wait budget."""
 
 
+class DeploymentStopped(PipelineError):
+    """An operator asked this execution to stop (`ecs-migrate-deploy stop`); it stops like a failed phase."""
+
+
 class SnapshotFailed(PipelineError):
     """The pre-deployment snapshot could not be created or ended in a failed state."""
 

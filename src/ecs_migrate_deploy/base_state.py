@@ -24,8 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
-
 
 class BaseStateError(Exception):
     """The base state could not be built: nothing was rehearsed (the original database is untouched)."""
@@ -72,6 +70,8 @@ def copy_database(source_url: str, target_url: str) -> CopiedDatabase:
         raise BaseStateError(f"pg_dump of --from-database failed: {_first_line(dump_error)}")
     if restore.returncode != 0:
         raise BaseStateError(f"pg_restore into the scratch database failed: {_first_line(restore.stderr)}")
+    import psycopg2  # only here: `lint` uses this module's checkout and needs no database driver
+
     with psycopg2.connect(target_url) as connection, connection.cursor() as cur:
         connection.autocommit = True
         cur.execute("ANALYZE")
@@ -131,6 +131,8 @@ def prisma_drift(database_url: str, migrations_dir: Path) -> list[str]:
     applied migration, `migrate deploy` does not look. A file edited after it reached a database is
     what this finds (a file that no longer exists is not drift: it is history).
     """
+    import psycopg2
+
     with psycopg2.connect(database_url) as connection, connection.cursor() as cur:
         cur.execute("SELECT to_regclass('_prisma_migrations') IS NOT NULL")
         row = cur.fetchone()

@@ -68,11 +68,46 @@ def _main(
     """ecs-migrate-deploy: snapshot, migrate, verify and roll out every new image."""
 
 
+def _require_extra(extra: str, modules: tuple[str, ...]) -> None:
+    """Exit 2 with the install command when an optional part is missing: the operator commands need
+    only boto3 and the CLI libraries, `rehearse` and `lint` need more (pyproject.toml's extras)."""
+    from importlib.util import find_spec
+
+    missing = [module for module in modules if find_spec(module) is None]
+    if missing:
+        typer.echo(
+            f"error: this command needs ecs-migrate-deploy's {extra!r} extra (missing: {', '.join(missing)}): "
+            f"pipx install 'ecs-migrate-deploy[{extra}]' (or pip install)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def default_migrations() -> Path:
+    """The current folder when it holds migrations; in a source checkout without any there, the
+    bundled example (what `make demo` rehearses). A pip-installed CLI has no example: the rehearsal
+    then says what it looked for in the current folder."""
+    from ecs_migrate_deploy.migration_project import NoMigrations, detect
+
+    here = Path.cwd()
+    try:
+        detect(here)
+    except NoMigrations:
+        example = ROOT / "examples" / "shop"
+        return example if example.is_dir() else here
+    return here
+
+
 @app.command()
 def rehearse(
     migrations: Annotated[
-        Path, typer.Option(help="Project folder with the migrations (Prisma migrations/ or alembic.ini).")
-    ] = ROOT / "examples" / "shop",
+        Path | None,
+        typer.Option(
+            help="Project folder with the migrations (Prisma migrations/, alembic.ini, ...). Default: the current "
+            "folder, or in a source checkout without migrations there, the bundled example.",
+            show_default=False,
+        ),
+    ] = None,
     event: Annotated[
         Path | None, typer.Option(help="An ECR push event or a manual input (JSON), validated as in AWS.")
     ] = None,
@@ -124,6 +159,7 @@ def rehearse(
     ),
 ) -> None:
     """Run the real pipeline on this machine: emulated AWS, the real ASL, a real PostgreSQL."""
+    _require_extra("rehearse", ("moto", "aws_lambda_powertools", "psycopg2", "yaml", "sqlalchemy"))
     from ecs_migrate_deploy.rehearse import UsageError, load_input, stack_parameters
     from ecs_migrate_deploy.rehearse import rehearse as run_rehearsal
 
@@ -136,6 +172,8 @@ def rehearse(
         shown.add(line)
         printer.output(line)
 
+    if migrations is None:
+        migrations = default_migrations()
     try:
         params, notes = stack_parameters(parameter or [], config_env, config_file)
         raw = load_input(event, tag)
@@ -191,6 +229,12 @@ def rehearse(
             f"  estimate  the migration took {result.migrator_seconds:.2f}s on {escape(result.base[0])}; "
             "production's size and load differ"
         )
+        locks = result.locks or {}
+        for line in locks.get("lines") or ["no lock stronger than ROW EXCLUSIVE was seen"]:
+            console.print(f"  locks     {escape(line)}")
+        if locks.get("incomplete"):
+            console.print(f"  locks     [yellow]sampling stopped early[/]: {escape(locks['incomplete'])}")
+        console.print(f"            ({escape(str(locks.get('note', '')))})")
     phases = "  ".join(f"{name} {seconds:.2f}s" for name, seconds in result.phases.items())
     console.print(f"  time      {result.wall_seconds:.2f}s wall, migrator {result.migrator_seconds:.2f}s; {phases}")
     console.print(f"  database  scratch database {result.database} ({'kept' if keep_database else 'dropped'})")
@@ -409,6 +453,76 @@ def watch(
             arn = _execution_of_digest(operator, image_digest, wait_start, lookback, interval, console)
         watched = _watch(operator, arn, interval, heartbeat, console)
     _finish(json_output, {"execution": {"name": arn.rsplit(":", 1)[-1], "arn": arn}}, watched)
+
+
+@app.command()
+def stop(
+    execution: ExecutionArg = None,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="The newest running execution instead of a named one.")
+    ] = False,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why (in the record, the notification and `history`).", show_default=False),
+    ] = "",
+    wait: Annotated[
+        bool,
+        typer.Option("--wait/--no-wait", help="Follow the execution until it has stopped (default), or only ask."),
+    ] = True,
+    interval: Interval = 2.0,
+    heartbeat: Heartbeat = 30.0,
+    json_output: JsonObject = False,
+    stack_name: StackName = None,
+    config_env: ConfigEnv = "default",
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Stop a running deployment the safe way: what it started is stopped or put back, its lock released,
+    and the record says who stopped it and why. Exit 0 once it has ended (or was not running)."""
+    from ecs_migrate_deploy.console import ci_console
+    from ecs_migrate_deploy.operator import OperatorError
+    from ecs_migrate_deploy.operator.executions import history
+    from ecs_migrate_deploy.operator.stop import WaitEnder, ask_to_stop, ended_status, running_execution
+    from ecs_migrate_deploy.operator.watch import Interrupted, watch_and_report
+
+    console = ci_console(stderr=json_output)
+    with _operator_errors():
+        if not reason.strip():
+            raise OperatorError("--reason is required: the record and the notification say why the deployment stopped")
+        operator = _connect(stack_name, config_env, region, profile)
+        arn = running_execution(operator, execution, latest)
+        if arn is None:
+            if json_output:
+                sys.stdout.write(json.dumps({"execution": None, "stop": None}) + "\n")
+            console.print(f"Nothing to stop: no execution of stack {escape(operator.stack.name)} is running")
+            return
+        name = arn.rsplit(":", 1)[-1]
+        status = ended_status(operator, arn)
+        if status is not None:
+            if json_output:
+                sys.stdout.write(json.dumps({"execution": {"name": name, "arn": arn}, "status": status}) + "\n")
+            console.print(f"Nothing to stop: {escape(name)} has already ended ({status}); `history` shows its record")
+            return
+        asked = ask_to_stop(operator, arn, reason)
+        said = "A stop was already asked" if asked.earlier else "Asked"
+        console.print(f"{said}: {escape(name)} {escape(asked.request.describe())}")
+        ender = WaitEnder(operator, asked.request)
+        if not wait:
+            for event in sorted(history(operator.client("stepfunctions"), arn), key=lambda e: int(e["id"])):
+                ender.event(event)
+            ender.poll()
+            console.print("It stops at its next step; follow it with `ecs-migrate-deploy watch " + escape(name) + "`")
+            if json_output:
+                sys.stdout.write(json.dumps(asked.as_json()) + "\n")
+            return
+        console.print()
+        try:
+            watched = watch_and_report(operator, arn, console, interval=interval, heartbeat=heartbeat, also=ender)
+        except Interrupted:
+            typer.echo(f"Stopped watching; the stop request stands: {name} stops at its next step.", err=True)
+            raise typer.Exit(130) from None
+    if json_output:
+        sys.stdout.write(json.dumps({**asked.as_json(), **watched.as_json()}, default=str) + "\n")
 
 
 def _execution_of_digest(
@@ -783,15 +897,27 @@ def image_labels(
             "--format", help="docker: `--label key=value` arguments for `docker build`; json: the labels as one object."
         ),
     ] = "docker",
+    with_lint: Annotated[
+        bool,
+        typer.Option(
+            "--lint", help="Also carry `lint`'s summary of the pending migrations (recorded with the deployment)."
+        ),
+    ] = False,
+    base_ref: Annotated[
+        str | None,
+        typer.Option(help="With --lint: the pending migrations are those this git ref lacks.", show_default=False),
+    ] = None,
 ) -> None:
     """The image labels that carry the expected migration and the migrations' checksums (docs/image-labels.md)."""
-    from ecs_migrate_deploy.image_labels import NoLabels, docker_arguments, json_text, labels_for
+    from ecs_migrate_deploy.image_labels import NoLabels, docker_arguments, json_text, labels_for, with_lint_summary
 
     if output_format not in ("docker", "json"):
         typer.echo(f"ecs-migrate-deploy image-labels: --format is docker or json, not {output_format!r}", err=True)
         raise typer.Exit(2)
     try:
         labels = labels_for(directory)
+        if with_lint:
+            labels = with_lint_summary(labels, directory, base_ref)
     except NoLabels as exc:
         typer.echo(f"ecs-migrate-deploy image-labels: {exc}", err=True)
         raise typer.Exit(2) from None

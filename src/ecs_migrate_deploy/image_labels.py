@@ -24,6 +24,8 @@ from pathlib import Path
 
 from deploy_pipeline.logic.migration_labels import (
     EXPECTED_MIGRATION_LABEL,
+    LINT_SUMMARY_LABEL,
+    LINT_SUMMARY_LIMIT,
     MIGRATION_CHECKSUMS_LABEL,
     MalformedLabel,
     encode_checksums,
@@ -61,6 +63,21 @@ def labels_for(folder: Path) -> dict[str, str]:
     if not labels:
         raise NoLabels(f"{project.described}: its newest migration cannot be told from the files")
     return labels
+
+
+def with_lint_summary(labels: dict[str, str], folder: Path, base_ref: str | None) -> dict[str, str]:
+    """`labels` plus the lint-summary label: what `lint` says of the migrations `base_ref` lacks
+    (all of them without one), so the record of the deployment says it too. A project `lint` cannot
+    read is NoLabels: the build asked for the summary, and an image without it would look clean."""
+    from ecs_migrate_deploy.lint import LintError, lint
+
+    try:
+        report = lint(folder, base_ref)
+    except LintError as exc:
+        raise NoLabels(f"--lint: {exc}") from None
+    summary = report.label()
+    cut = summary if len(summary) <= LINT_SUMMARY_LIMIT else summary[: LINT_SUMMARY_LIMIT - 1] + "…"
+    return {**labels, LINT_SUMMARY_LABEL: cut}
 
 
 def docker_arguments(labels: dict[str, str]) -> str:

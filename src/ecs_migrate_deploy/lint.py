@@ -182,6 +182,12 @@ class LintReport:
             f"{len(self.migrations)} pending migration{'s' * (len(self.migrations) != 1)} ({scope})"
         )
 
+    def label(self) -> str:
+        """The one line the image's lint-summary label carries: the counts, and which rules failed where."""
+        errors = [f"{f.rule} in {f.migration}" for f in self.findings if f.severity == "error"]
+        listed = f"; errors: {', '.join(dict.fromkeys(errors))}" if errors else ""
+        return self.summary() + listed
+
     def as_json(self) -> dict[str, Any]:
         return {
             "tool": self.project.tool,
@@ -251,7 +257,9 @@ def lint(folder: Path, base_ref: str | None = None) -> LintReport:
     config = SquawkConfig.find(folder)
     squawk = _installed("squawk")
     if squawk is None:
-        raise LintError("squawk is not installed: pip install 'ecs-migrate-deploy[cli]' (it brings squawk-cli)")
+        raise LintError(
+            "squawk is not installed: pipx install 'ecs-migrate-deploy[lint]' (or pip install; it brings squawk-cli)"
+        )
     with _base(folder, base_ref) as base, tempfile.TemporaryDirectory(prefix="emd-lint-") as scratch:
         scripts = pending_scripts(project, base, Path(scratch))
         in_transaction = project.tool != "alembic"
@@ -342,7 +350,7 @@ def render_alembic(root: Path, target: str) -> str:
     rehearsal runs it); its stdout is the SQL, its log goes to stderr."""
     alembic = _installed("alembic")
     if alembic is None:
-        raise LintError("alembic is not installed: pip install 'ecs-migrate-deploy[cli]'")
+        raise LintError("alembic is not installed: pipx install 'ecs-migrate-deploy[rehearse]' (or pip install)")
     done = subprocess.run(
         [alembic, "upgrade", "--sql", target],
         cwd=root,

@@ -25,9 +25,10 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import psycopg2
+if TYPE_CHECKING:  # psycopg2 is imported where a migration runs: `lint` and `image-labels` only list them
+    import psycopg2.extensions
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -137,6 +138,8 @@ def deploy(database_url: str, root: Path, out: TextIO = sys.stdout) -> int:
         )
         return 1
     print(f"{len(migrations)} migration{'s' if len(migrations) != 1 else ''} found in {directory}", file=out)
+    import psycopg2
+
     connection = psycopg2.connect(database_url)
     connection.autocommit = True
     try:
@@ -181,9 +184,11 @@ def _apply(connection: psycopg2.extensions.connection, migration: Migration, out
             "VALUES (%s, %s, %s, now(), 0)",
             (row_id, migration.checksum, migration.name),
         )
+        from psycopg2 import Error as DatabaseError
+
         try:
             cur.execute(migration.sql)  # no parameters: psycopg2 sends the text as it is
-        except psycopg2.Error as exc:
+        except DatabaseError as exc:
             code = exc.pgcode or "unknown"
             message = (exc.pgerror or str(exc)).strip()
             logs = f"Database error code: {code}\n\nDatabase error:\n{message}"

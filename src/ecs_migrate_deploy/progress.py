@@ -98,7 +98,10 @@ def summarize(state: str, output: Any) -> str:
         )
     if part in ("rollout", "rollback"):
         services = value.get("services", [])
-        return ", ".join(f"{s['name']} {s.get('rollout_state')}" for s in services) or "nothing to do"
+        stopped = [t for t in value.get("migration_tasks", []) if t.get("stop_requested")]
+        said = [f"{s['name']} {s.get('rollout_state')}" for s in services]
+        said += [f"migration task {str(t.get('task_arn', '')).rsplit('/', 1)[-1][:8]} stopped" for t in stopped]
+        return ", ".join(said) or "nothing to do"
     if part == "record":
         return str(value.get("outcome"))
     return ""
@@ -120,6 +123,8 @@ def _event_wait_detail(name: str, ended: str, emulated: float) -> str:
         how = f"woken by it{waited}"
     elif ended == "EventAlreadyArrived":
         how = "it had come already"
+    elif ended == "DeploymentStopped":
+        return f"ended by the stop request{waited}"
     else:
         how = f"none came, checked{waited}"
     return f"waiting for {EVENT_WAITS[name]}: {how}"

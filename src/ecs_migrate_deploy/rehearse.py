@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from ecs_migrate_deploy.image_labels import NoLabels, labels_for
 from ecs_migrate_deploy.lint import LintError
 from ecs_migrate_deploy.lint import lint as lint_migrations
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner, MigrationPlan, choose
+from ecs_migrate_deploy.lock_report import NO_LOAD, LockSampler, prisma_migrations
 from ecs_migrate_deploy.migration_project import NoMigrations
 from ecs_migrate_deploy.progress import ProgressTracker, StateLine
 from ecs_migrate_deploy.samconfig import SAMCONFIG, SamConfigError, parameter_overrides
@@ -94,6 +95,9 @@ class RehearsalResult:
     database_kept: bool = False
     lines: list[StateLine] = field(default_factory=list)
     lint: dict[str, Any] | None = None  # squawk's findings for the migrations it applies (lint.LintReport)
+    locks: dict[str, Any] | None = (
+        None  # with --from-database: what the migrations locked on the copy, and for how long
+    )
 
     @property
     def exit_code(self) -> int:
@@ -124,6 +128,7 @@ class RehearsalResult:
             "drift": self.drift,
             "database": {"name": self.database, "kept": self.database_kept},
             "lint": self.lint,
+            "locks": self.locks,
         }
 
 
@@ -378,6 +383,7 @@ class _TimedRunner:
     """Wraps the TaskRunner to measure how long the migrator itself ran."""
 
     inner: TaskRunner
+    sampler: LockSampler | None = None  # samples the database's locks while the migrator runs
     seconds: float = 0.0
 
     def __call__(
@@ -385,7 +391,8 @@ class _TimedRunner:
     ) -> TaskOutcome | None:
         started = time.perf_counter()
         try:
-            return self.inner(task_definition, container_overrides, started_by)
+            with self.sampler.sampling() if self.sampler else nullcontext():
+                return self.inner(task_definition, container_overrides, started_by)
         finally:
             self.seconds += time.perf_counter() - started
 
@@ -470,7 +477,8 @@ def rehearse(
             ) -> TaskOutcome:
                 return TaskOutcome.failed_to_start("CannotPullContainerError: pull access denied (rehearsal scenario)")
 
-        timed = _TimedRunner(runner)
+        sampler = LockSampler(db_url) if from_database else None
+        timed = _TimedRunner(runner, sampler)
         holder: dict[str, Emulator] = {}
         policy = (
             _rollout_fails(lambda: holder["emu"].world.task_definition_arns) if scenario == "rollout-fails" else None
@@ -526,6 +534,17 @@ def rehearse(
         drift = (
             prisma_drift(db_url, plan.project.migrations_dir) if plan.project and plan.project.migrations_dir else []
         )
+    locks = None
+    if sampler is not None:
+        held = sampler.report(prisma_migrations(plan.project.migrations_dir if plan.project else None))
+        locks = {
+            "held": [lock.as_json() for lock in held],
+            "lines": [lock.describe() for lock in held],
+            "sampled_every_seconds": sampler.interval,
+            "samples": len(sampler.samples),
+            "incomplete": sampler.error,
+            "note": NO_LOAD,
+        }
     outcome = (record or {}).get("outcome") or ("Succeeded" if report.status == "SUCCEEDED" else "Failed")
     return RehearsalResult(
         report=report,
@@ -544,6 +563,7 @@ def rehearse(
         database_kept=keep_database,
         lines=tracker.lines,
         lint=lint_report,
+        locks=locks,
     )
 
 

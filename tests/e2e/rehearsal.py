@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg2
+from psycopg2 import sql
 
 from tests.conftest import server_url
 
@@ -57,3 +60,20 @@ def live_view(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
+
+
+@contextmanager
+def original_database(prefix: str) -> Iterator[str]:
+    """A new database on the test server standing for a user's own (what `--from-database` copies):
+    its URL, dropped afterwards."""
+    admin = psycopg2.connect(server_url())
+    admin.autocommit = True
+    name = f"{prefix}_{os.urandom(4).hex()}"
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server_url().rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()

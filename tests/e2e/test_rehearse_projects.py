@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,12 +14,11 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from psycopg2 import sql
 
 from ecs_migrate_deploy.prisma_runner import deploy
 from ecs_migrate_deploy.real_prisma import prisma_binary
 from tests.conftest import server_url
-from tests.e2e.rehearsal import ROOT, live_view, query, rehearse
+from tests.e2e.rehearsal import ROOT, live_view, original_database, query, rehearse
 
 EXAMPLES = ROOT / "examples"
 
@@ -185,26 +183,17 @@ def test_the_newest_migration_in_the_folder_is_expected(tmp_path: Path) -> None:
 def source_database(tmp_path: Path) -> Iterator[str]:
     """A database at v1 of the shop (its first migration, with Prisma's history) holding 1,000
     customers: the original."""
-    admin = psycopg2.connect(server_url())
-    admin.autocommit = True
-    name = "emd_source_" + os.urandom(4).hex()
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = server_url().rsplit("/", 1)[0] + "/" + name
-    v1 = tmp_path / "v1"
-    shutil.copytree(EXAMPLES / "shop" / "prisma" / "migrations" / "20250101090000_init", v1 / "20250101090000_init")
-    assert deploy(url, v1, out=io.StringIO()) == 0
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO \"Customer\" (email, name) SELECT 'c' || g || '@example.com', 'c' FROM generate_series(1, 1000) g"
-        )
-    conn.close()
-    try:
+    with original_database("emd_source") as url:
+        v1 = tmp_path / "v1"
+        shutil.copytree(EXAMPLES / "shop" / "prisma" / "migrations" / "20250101090000_init", v1 / "20250101090000_init")
+        assert deploy(url, v1, out=io.StringIO()) == 0
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute(
+                'INSERT INTO "Customer" (email, name) '
+                "SELECT 'c' || g || '@example.com', 'c' FROM generate_series(1, 1000) g"
+            )
+        conn.close()
         yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.close()
 
 
 def test_from_database_rehearses_on_a_copy_and_never_touches_the_original(source_database: str) -> None:

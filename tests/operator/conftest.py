@@ -21,7 +21,7 @@ import sys
 import termios
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ OPERATOR_MARKS = [
     pytest.mark.filterwarnings("ignore:Tried to parse .*WaitConditionHandle:UserWarning"),
 ]
 REGION = "us-east-1"
+CALLER = "arn:aws:sts::123456789012:user/moto"  # who moto's GetCallerIdentity says runs the CLI
 STACK_NAME = "emd-operator-test"
 # What GitHub Actions sets, and what would make rich colour a pipe: the output must stay plain text.
 CI = {"CI": "true", "FORCE_COLOR": "1"}
@@ -163,9 +164,19 @@ class OperatorStack:
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
 
-    def cli(self, *args: str, stack: bool = True, timeout: float = 120, env: dict[str, str] | None = None) -> CliResult:
-        """`python -m ecs_migrate_deploy.cli ARGS --stack-name S --region R`, as a user runs it."""
-        done = subprocess.run(**self._command(args, stack, env), capture_output=True, text=True, timeout=timeout)
+    def cli(
+        self,
+        *args: str,
+        stack: bool = True,
+        timeout: float = 120,
+        env: dict[str, str] | None = None,
+        program: Sequence[str] | None = None,
+    ) -> CliResult:
+        """`python -m ecs_migrate_deploy.cli ARGS --stack-name S --region R`, as a user runs it (or
+        `program ARGS ...`, e.g. the console script of another installation)."""
+        done = subprocess.run(
+            **self._command(args, stack, env, program), capture_output=True, text=True, timeout=timeout
+        )
         return CliResult(done.returncode, done.stdout, done.stderr)
 
     def spawn(self, *args: str, stack: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -192,7 +203,9 @@ class OperatorStack:
         os.close(primary)
         return CliResult(process.wait(timeout=60), output.decode(), "")
 
-    def _command(self, args: tuple[str, ...], stack: bool, env: dict[str, str] | None) -> dict[str, Any]:
+    def _command(
+        self, args: tuple[str, ...], stack: bool, env: dict[str, str] | None, program: Sequence[str] | None = None
+    ) -> dict[str, Any]:
         extra = ["--stack-name", STACK_NAME, "--region", REGION] if stack else []
         environment = {
             "PATH": os.environ["PATH"],
@@ -207,7 +220,7 @@ class OperatorStack:
             **(env or {}),
         }
         return {
-            "args": [sys.executable, "-m", "ecs_migrate_deploy.cli", *args, *extra],
+            "args": [*(program or [sys.executable, "-m", "ecs_migrate_deploy.cli"]), *args, *extra],
             "cwd": self.cwd,
             "env": environment,
         }
@@ -330,6 +343,7 @@ def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_p
         parameters: dict[str, str] | None = None,
         rollout_policy: RolloutPolicy | None = None,
         routes: dict[str, Handler] | None = None,
+        skip_waits: bool = True,
     ) -> OperatorStack:
         _post(f"{moto_server.url}/moto-api/reset")
         spec = replace(
@@ -350,6 +364,7 @@ def make_stack(moto_server: MotoServer, scratch_database: ScratchDatabase, tmp_p
             task_runner=runner,
             rollout_policy=rollout_policy,
             routes=routes,
+            skip_waits=skip_waits,
             parameters={"DbSslMode": "disable", **(parameters or {})},
             extra_env={"POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},
             endpoint_url=moto_server.url,

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import OPERATOR_MARKS, STACK_NAME, OperatorStack, StackFactory
+from tests.operator.conftest import CALLER, OPERATOR_MARKS, STACK_NAME, OperatorStack, StackFactory
 
 pytestmark = OPERATOR_MARKS
 
@@ -64,7 +64,7 @@ def test_promote_deploys_the_last_successful_dev_digest_to_prod(make_stack: Stac
     assert result.code == 0, result.stdout + result.stderr
     (execution,) = prod.executions()
     assert re.fullmatch(r"promote-v1-1-0-\d{14}", execution["name"])
-    assert json.loads(execution["input"]) == {"image_digest": digests["v1.1.0"]}
+    assert json.loads(execution["input"]) == {"image_digest": digests["v1.1.0"], "started_by": CALLER}
     assert execution["status"] == "SUCCEEDED"
     lines = result.stdout.splitlines()
     assert lines[:3] == [
@@ -92,7 +92,7 @@ def test_promote_deploys_the_last_successful_dev_digest_to_prod(make_stack: Stac
         "image_digest": digests["v1.1.0"],
     }
     assert data["deployment_id"] == "d2-v1-1-0" and data["deployed_at"] == "2026-03-02T10:00:42+00:00"
-    assert data["execution"]["input"] == {"image_digest": digests["v1.1.0"]}
+    assert data["execution"]["input"] == {"image_digest": digests["v1.1.0"], "started_by": CALLER}
     assert re.fullmatch(r"promote-v1-1-0-\d{14}", data["execution"]["name"])
 
 

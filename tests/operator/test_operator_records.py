@@ -11,6 +11,7 @@ from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
 from tests.operator.conftest import OPERATOR_MARKS, OperatorStack, StackFactory
 
 pytestmark = OPERATOR_MARKS
+ALICE = "arn:aws:iam::123456789012:user/alice"
 
 
 def quick_migration(task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str) -> TaskOutcome:
@@ -27,7 +28,7 @@ def seeded_stack(make_stack: StackFactory) -> OperatorStack:
 def seed(stack: OperatorStack) -> list[str]:
     """Four deployments, oldest first: v1.0.0 and v1.1.0 succeed, a dry run of v1.0.0, an unknown tag fails."""
     inputs = [
-        ("d1-v1-0-0", {"image_tag": "v1.0.0"}),
+        ("d1-v1-0-0", {"image_tag": "v1.0.0", "started_by": ALICE}),
         ("d2-v1-1-0", {"image_tag": "v1.1.0"}),
         ("d3-dry-run", {"image_tag": "v1.0.0", "options": {"dry_run": True}}),
         ("d4-unknown", {"image_tag": "v9.9.9"}),
@@ -76,12 +77,12 @@ def test_history_lists_the_records_newest_first(make_stack: StackFactory) -> Non
     assert _normalized(table.stdout) == _normalized(
         f"""\
 emd-operator-test · cluster acme-prod · last 4
-Outcome   ┃ Tag    ┃ Digest              ┃ Started (UTC)       ┃ Duration ┃ Snapshot             ┃ Deployment
-━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━
-Failed    │ -      │ -                   │ 2000-01-01 00:00:00 │ 1s       │ -                    │ d4-unknown
-DryRun    │ v1.0.0 │ {digests["v1.0.0"][:19]} │ 2000-01-01 00:00:00 │ 1s       │ -                    │ d3-dry-run
-Succeeded │ v1.1.0 │ {digests["v1.1.0"][:19]} │ 2000-01-01 00:00:00 │ 1s       │ pre-deploy-d2-v1-1-0 │ d2-v1-1-0
-Succeeded │ v1.0.0 │ {digests["v1.0.0"][:19]} │ 2000-01-01 00:00:00 │ 1s       │ pre-deploy-d1-v1-0-0 │ d1-v1-0-0
+Outcome   ┃ Tag    ┃ Digest              ┃ Started (UTC)       ┃ Duration ┃ By                   ┃ Migrations ┃ Snapshot             ┃ Deployment
+━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━
+Failed    │ -      │ -                   │ 2000-01-01 00:00:00 │ 1s       │ -                    │ -          │ -                    │ d4-unknown
+DryRun    │ v1.0.0 │ {digests["v1.0.0"][:19]} │ 2000-01-01 00:00:00 │ 1s       │ unnamed manual start │ -          │ -                    │ d3-dry-run
+Succeeded │ v1.1.0 │ {digests["v1.1.0"][:19]} │ 2000-01-01 00:00:00 │ 1s       │ unnamed manual start │ 0          │ pre-deploy-d2-v1-1-0 │ d2-v1-1-0
+Succeeded │ v1.0.0 │ {digests["v1.0.0"][:19]} │ 2000-01-01 00:00:00 │ 1s       │ user/alice           │ 0          │ pre-deploy-d1-v1-0-0 │ d1-v1-0-0
 """
     )
 
@@ -257,11 +258,14 @@ Failed     d4-unknown
   no image resolved, started YYYY-MM-DD hh:mm:ss (1s)
 DryRun     d3-dry-run
   v1.0.0 {digests["v1.0.0"][:19]}, started YYYY-MM-DD hh:mm:ss (1s)
+  by unnamed manual start
 Succeeded  d2-v1-1-0
   v1.1.0 {digests["v1.1.0"][:19]}, started YYYY-MM-DD hh:mm:ss (1s)
+  by unnamed manual start; migrations applied: 0
   snapshot pre-deploy-d2-v1-1-0
 Succeeded  d1-v1-0-0
   v1.0.0 {digests["v1.0.0"][:19]}, started YYYY-MM-DD hh:mm:ss (1s)
+  by user/alice; migrations applied: 0
   snapshot pre-deploy-d1-v1-0-0
 """
     )

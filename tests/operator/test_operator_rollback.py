@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import OPERATOR_MARKS, StackFactory
+from tests.operator.conftest import CALLER, OPERATOR_MARKS, StackFactory
 
 pytestmark = OPERATOR_MARKS
 
@@ -41,7 +41,11 @@ def test_rollback_to_previous_redeploys_the_older_image_without_migrating(make_s
     assert "moves forward" not in out
     assert "The database is not touched: no snapshot, no migration, no verification." in out
     rollback = next(e for e in stack.executions() if e["name"].startswith("rollback-"))
-    assert json.loads(rollback["input"]) == {"image_digest": world.digests["v1.0.0"], "options": {"rollback": True}}
+    assert json.loads(rollback["input"]) == {
+        "image_digest": world.digests["v1.0.0"],
+        "options": {"rollback": True},
+        "started_by": CALLER,
+    }
     assert rollback["status"] == "SUCCEEDED"
     report = stack.emulator.wait(rollback["executionArn"])
     assert not MIGRATION_STATES & set(report.state_names), report.state_names
@@ -132,7 +136,11 @@ def test_rollback_to_previous_twice_says_it_moves_forward_before_starting(make_s
     assert (data["target"]["deployment_id"], data["target"]["image_digest"]) == ("deploy-v1-1-0", digests["v1.1.0"])
     assert data["moves_forward"] is True
     assert data["current"] == {"web": rolled_back, "worker": rolled_back}
-    assert data["execution"]["input"] == {"image_digest": digests["v1.1.0"], "options": {"rollback": True}}
+    assert data["execution"]["input"] == {
+        "image_digest": digests["v1.1.0"],
+        "options": {"rollback": True},
+        "started_by": CALLER,
+    }
     assert "status" not in data  # not watched
     for execution in stack.executions():  # the dry run and this one, to their end before the next test
         stack.emulator.wait(execution["executionArn"], timeout=60)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
+from tests.operator.conftest import CALLER, OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
 
 pytestmark = OPERATOR_MARKS
 
@@ -21,8 +21,9 @@ def test_start_watch_deploys_the_tag_and_follows_it_to_the_outcome(make_stack: S
     assert result.code == 0, result.stdout + result.stderr
     (execution,) = stack.executions()
     assert re.fullmatch(r"manual-v1-1-0-\d{14}", execution["name"])
-    assert json.loads(execution["input"]) == {"image_tag": "v1.1.0"}
+    assert json.loads(execution["input"]) == {"image_tag": "v1.1.0", "started_by": CALLER}
     assert execution["status"] == "SUCCEEDED"
+    assert stack.records()[0]["started_by"] == CALLER  # `history` says who started it
     out = result.stdout
     assert f"Started {execution['name']}\n" in out
     assert f"execution  {execution['executionArn']}\n" in out
@@ -83,6 +84,7 @@ def test_start_passes_the_options_and_dry_run_touches_nothing(make_stack: StackF
     assert json.loads(execution["input"]) == {
         "image_digest": digest,
         "options": {"dry_run": True, "expected_migration": "20250310083000_order_status"},
+        "started_by": CALLER,
     }
     assert "\nDryRun  (SUCCEEDED)\n" in result.stdout
     assert "StartSnapshot" not in result.stdout and "StartMigration" not in result.stdout
@@ -153,7 +155,7 @@ def test_start_and_watch_json_print_one_object_and_the_live_view_on_stderr(make_
                     f"https://{REGION}.console.aws.amazon.com/states/home?region={REGION}#/v2/executions/details/"
                     f"{execution['executionArn']}"
                 ),
-                "input": {"image_tag": "v1.1.0"},
+                "input": {"image_tag": "v1.1.0", "started_by": CALLER},
             }
         },
         "",
@@ -166,6 +168,6 @@ def test_start_and_watch_json_print_one_object_and_the_live_view_on_stderr(make_
     assert f"Watching {execution['name']}" in watched.stderr and "\nFailed  (FAILED)\n" in watched.stderr
     assert start_watch.code == 0, start_watch.stdout + start_watch.stderr
     data = start_watch.json()
-    assert data["execution"]["input"] == {"image_tag": "v1.1.0", "options": {"dry_run": True}}
+    assert data["execution"]["input"] == {"image_tag": "v1.1.0", "options": {"dry_run": True}, "started_by": CALLER}
     assert (data["status"], data["outcome"], data["error"]) == ("SUCCEEDED", "DryRun", None)
     assert "\nDryRun  (SUCCEEDED)\n" in start_watch.stderr

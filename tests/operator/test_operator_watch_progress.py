@@ -97,9 +97,8 @@ def test_ctrl_c_leaves_the_deployment_running_and_says_how_to_stop_it(make_stack
     assert result.stderr == (
         "Stopped watching; the execution goes on: long-rollout is still running (rollout, in CheckRollout).\n"
         f"  follow it again: ecs-migrate-deploy watch long-rollout --stack-name {STACK_NAME} --region {REGION}\n"
-        f"  stop it:         aws stepfunctions stop-execution --region {REGION} --execution-arn {arn}\n"
-        "                   (this stops the state machine only: a migration task or ECS rollout it started goes on,\n"
-        "                   and the services stay locked until the lock expires, LockTtlSeconds)\n"
+        f"  stop it:         ecs-migrate-deploy stop long-rollout --reason TEXT --stack-name {STACK_NAME} --region {REGION}\n"
+        "                   (it stops what it started or puts it back, releases the lock and records who stopped it)\n"
     )
     assert "Traceback" not in result.stdout + result.stderr
     assert status == "RUNNING"

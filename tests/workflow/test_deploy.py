@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
 
-from tests.workflow.conftest import DB_PASSWORD, PipelineFactory
+from tests.workflow.conftest import DB_PASSWORD, EXAMPLES, PipelineFactory
 
 
 def test_ecr_push_snapshots_migrates_verifies_and_deploys(make_pipeline: PipelineFactory) -> None:
@@ -52,6 +55,14 @@ def test_ecr_push_snapshots_migrates_verifies_and_deploys(make_pipeline: Pipelin
     assert record["outcome"] == "Succeeded" and record["image_digest"] == new_digest
     assert record["snapshot_id"].startswith("pre-deploy-")
     assert record["verification"]["latest_applied"] == "20250310083000_order_status"
+    # who started it and what it applied, for `history`
+    assert record["started_by"] == "ECR push"
+    assert record["migrations_applied"] == {
+        "count": 3,
+        "before": None,
+        "after": "20250310083000_order_status",
+        "names": ["20250101090000_init", "20250214120000_orders", "20250310083000_order_status"],
+    }
     assert any("Order" in key for key in record["verification"]["schema_diff"]["added"])
     notes = world.notifications()
     assert len(notes) == 1 and "[Succeeded]" in notes[0]["Subject"]
@@ -145,3 +156,34 @@ def test_a_failing_assertion_stops_the_deployment(make_pipeline: PipelineFactory
 
     assert (report.status, report.error) == ("FAILED", "SchemaVerificationFailed")
     assert "assertion[1]" in (report.cause or "")
+
+
+def test_the_record_names_who_started_it_and_only_the_migrations_it_applied(
+    make_pipeline: PipelineFactory, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline("shop")
+    # the database already holds the first migration, as the release before this one left it
+    earlier = tmp_path / "shop" / "prisma" / "migrations"
+    shutil.copytree(EXAMPLES / "shop" / "prisma" / "migrations", earlier)
+    for later in ("20250214120000_orders", "20250310083000_order_status"):
+        shutil.rmtree(earlier / later)
+    before = replace(pipeline.local, workdir=tmp_path / "shop").run(["npx", "prisma", "migrate", "deploy"])
+    assert before.exit_code == 0, before.output_lines
+    alice = "arn:aws:iam::123456789012:user/alice"
+
+    first = pipeline.run({"image_tag": "v1.1.0", "started_by": alice}, name="by-alice")
+    again = pipeline.run({"image_tag": "v1.0.0"}, name="unnamed")
+
+    assert first.status == again.status == "SUCCEEDED", (first.cause, again.cause)
+    by_name = {r["deployment_id"]: r for r in pipeline.records()}
+    assert by_name["by-alice"]["started_by"] == alice
+    assert by_name["by-alice"]["migrations_applied"] == {
+        "count": 2,
+        "before": "20250101090000_init",
+        "after": "20250310083000_order_status",
+        "names": ["20250214120000_orders", "20250310083000_order_status"],
+    }
+    assert by_name["unnamed"]["started_by"] == "unnamed manual start"
+    assert by_name["unnamed"]["migrations_applied"]["count"] == 0
+    (note, _) = pipeline.world.notifications()
+    assert f"Started by: {alice}" in note["Message"]

@@ -8,7 +8,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ecs_migrate_deploy.image_labels import labels_for
+from deploy_pipeline.logic.migration_labels import LINT_SUMMARY_LABEL
+
+from ecs_migrate_deploy.image_labels import labels_for, with_lint_summary
 from tests.workflow.conftest import EXAMPLES, Pipeline, PipelineFactory
 
 NEW = {"image_tag": "v1.1.0"}
@@ -100,3 +102,18 @@ def test_labels_that_cannot_be_read_do_not_fail_the_deployment(make_pipeline: Pi
     assert record["expected_migration"]["check"] == "skipped"
     reason = record["expected_migration"]["reason"]
     assert "could not be read (the config blob could not be downloaded: HTTP 403 Forbidden)" in reason
+
+
+def test_the_image_s_lint_summary_is_recorded_and_notified(make_pipeline: PipelineFactory) -> None:
+    labels = with_lint_summary(labels_for(EXAMPLES / "shop"), EXAMPLES / "shop", None)
+    pipeline = make_pipeline("shop", image_labels={"v1.1.0": labels})
+
+    report = pipeline.run(NEW, name="linted")
+
+    assert report.status == "SUCCEEDED", report.cause
+    summary = pipeline.record()["lint_summary"]
+    assert summary == labels[LINT_SUMMARY_LABEL]
+    assert summary.startswith("1 error, 3 warnings in 3 pending migrations (all: no --base-ref); errors: ")
+    assert f"require-concurrent-index-creation in {NEWEST}" in summary
+    (note,) = pipeline.world.notifications()
+    assert f"Lint (the image's label): {summary}" in note["Message"]

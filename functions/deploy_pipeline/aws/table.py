@@ -9,6 +9,7 @@ Keys (pk / sk):
   so another stack (RequireSucceededIn: prod reading dev's table) finds one with a Query on its digest.
 - `WAKE#<resource>` / `WAKE`: a waiting state's task token, or the mark of an event that came first
   (aws/wakeups.py).
+- `STOP#<execution name>` / `STOP`: an operator's request that an execution stop (aws/stop_requests.py).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
 
 from deploy_pipeline.errors import AwsCallFailed, InvalidInput, TransientAwsError
+from deploy_pipeline.logic import stops
 from deploy_pipeline.observability import logger, metrics
 
 M = TypeVar("M", bound=BaseModel)
@@ -75,9 +76,15 @@ def parse_as(model: type[M], event: dict[str, Any]) -> M:
 
 
 def pipeline_handler(
-    model: type[M],
+    model: type[M], *, obeys_stop: bool = False
 ) -> Callable[[Callable[[M], BaseModel]], Callable[[dict[str, Any], Any], Any]]:
-    """Turn `fn(parsed_model) -> result_model` into a Lambda handler with logging and metrics."""
+    """Turn `fn(parsed_model) -> result_model` into a Lambda handler with logging and metrics.
+
+    `obeys_stop`: before `fn`, fail with DeploymentStopped when an operator asked this execution to
+    stop (logic.stops); the model must carry the `execution`.
+    """
+    if obeys_stop and "execution" not in model.model_fields:
+        raise TypeError(f"{model.__name__} has no execution: a handler of it cannot obey a stop request")
 
     def decorate(fn: Callable[[M], BaseModel]) -> Callable[[dict[str, Any], Any], Any]:
         @functools.wraps(fn)
@@ -86,6 +93,8 @@ def pipeline_handler(
         def handler(event: dict[str, Any], context: Any) -> Any:
             parsed = parse_as(model, event)
             try:
+                if obeys_stop:
+                    stops.obey(getattr(parsed, "execution", None))  # type: ignore[arg-type]
                 result = fn(parsed)
             except Exception as exc:
                 translated = translate_aws_error(exc)

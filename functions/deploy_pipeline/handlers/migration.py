@@ -6,11 +6,11 @@ from deploy_pipeline.models.state import MigrationResult, PipelineState
 from deploy_pipeline.settings import get_settings
 
 
-@pipeline_handler(PipelineState)
+@pipeline_handler(PipelineState, obeys_stop=True)
 def start(state: PipelineState) -> MigrationResult:
     return migration.start(state, get_settings())
 
 
-@pipeline_handler(PipelineState)
+@pipeline_handler(PipelineState, obeys_stop=True)
 def check(state: PipelineState) -> MigrationResult:
     return migration.check(state, get_settings())

@@ -6,11 +6,11 @@ from deploy_pipeline.models.state import PipelineState, RolloutResult
 from deploy_pipeline.settings import get_settings
 
 
-@pipeline_handler(PipelineState)
+@pipeline_handler(PipelineState, obeys_stop=True)
 def start(state: PipelineState) -> RolloutResult:
     return rollout.start(state, get_settings())
 
 
-@pipeline_handler(PipelineState)
+@pipeline_handler(PipelineState, obeys_stop=True)
 def check(state: PipelineState) -> RolloutResult:
     return rollout.check(state, get_settings())

@@ -6,11 +6,11 @@ from deploy_pipeline.models.state import PipelineState, SnapshotResult
 from deploy_pipeline.settings import get_settings
 
 
-@pipeline_handler(PipelineState)
+@pipeline_handler(PipelineState, obeys_stop=True)
 def start(state: PipelineState) -> SnapshotResult:
     return snapshot.start(state, get_settings())
 
 
-@pipeline_handler(PipelineState)
+@pipeline_handler(PipelineState, obeys_stop=True)
 def check(state: PipelineState) -> SnapshotResult:
     return snapshot.check(state, get_settings())

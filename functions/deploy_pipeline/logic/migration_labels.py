@@ -19,6 +19,11 @@ labels"):
   would take about 100 KB. What it gives up: a modified migration goes unnoticed only if its new
   checksum shares 48 bits with the old one (1 in 2.8e14); two names whose tags collide (about 1 in
   8,600 for a project of 1,000 migrations) are both accepted under either checksum.
+- `io.github.ecs-migrate-deploy.lint-summary` (optional, `image-labels --lint`): what `lint` said of
+  the release's pending migrations, one line ("1 error, 3 warnings in 3 pending migrations (...);
+  errors: require-concurrent-index-creation in 20250310083000_order_status"). Advisory: the record,
+  the notification and `history` carry it, so a reviewer sees after the fact that a release was known
+  to take an exclusive lock; nothing is decided by it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from deploy_pipeline.models.state import MigrationExpectation
 
 EXPECTED_MIGRATION_LABEL = "io.github.ecs-migrate-deploy.expected-migration"
 MIGRATION_CHECKSUMS_LABEL = "io.github.ecs-migrate-deploy.migration-checksums"
+LINT_SUMMARY_LABEL = "io.github.ecs-migrate-deploy.lint-summary"
+LINT_SUMMARY_LIMIT = 400  # characters kept: it travels in the state, the record and the notification
 CHECKSUMS_FORMAT = "v1"
 NAME_TAG_BYTES = 4
 CHECKSUM_PREFIX_BYTES = 6
@@ -167,6 +174,16 @@ def expectation(labels: Mapping[str, str], unreadable: str | None, manual: str |
     return MigrationExpectation(
         expected_migration=name, source="label", checksums=checksums, checksums_reason=checksums_reason
     )
+
+
+def lint_summary(labels: Mapping[str, str]) -> str | None:
+    """The lint-summary label on one printable line of at most LINT_SUMMARY_LIMIT characters (it
+    comes from whoever built the image), or None without one."""
+    value = labels.get(LINT_SUMMARY_LABEL)
+    if not value or not value.strip():
+        return None
+    flat = " ".join("".join(c if c.isprintable() else " " for c in value).split())
+    return flat if len(flat) <= LINT_SUMMARY_LIMIT else flat[: LINT_SUMMARY_LIMIT - 1] + "…"
 
 
 def _shown(value: str | None, limit: int = 80) -> str:

@@ -126,6 +126,13 @@ def _database_lines(state: RecordInput) -> list[str]:
     if state.plan and state.plan.database is None:
         return ["No database: this stack deploys without migrating."]
     lines: list[str] = []
+    stopped = [t for t in state.rollback.migration_tasks if t.stop_requested] if state.rollback else []
+    if stopped and state.migration is not None:
+        lines.append(
+            f"Migration: stopped before it exited ({', '.join(_task_words(t) for t in stopped)}): a tool that "
+            "applies each migration in a transaction rolled the unfinished one back, others may have left part "
+            "of it applied; the tool's own table says which migrations are applied."
+        )
     database = state.rollback.database if state.rollback else None
     restore_time = state.snapshot.restore_time if state.snapshot else None
     if database and database.restored_identifier:
@@ -299,6 +306,8 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
     if plan:
         record.update(
             trigger=plan.trigger,
+            started_by=plan.started_by,
+            lint_summary=plan.lint_summary,
             cluster=plan.cluster,
             database=plan.database.model_dump() if plan.database else None,
             image_tag=plan.image.tag,
@@ -319,6 +328,8 @@ def build_record(state: RecordInput, outcome: Outcome, error: str, cause: str) -
         record["migration"] = migration_evidence(state)
     if state.verification:
         record["verification"] = state.verification.model_dump(mode="json")
+        if state.verification.applied_now is not None:
+            record["migrations_applied"] = state.verification.applied_now.model_dump(mode="json")
         record["warnings"] = warnings_of(state)
     if state.rollback:
         record["rollback"] = state.rollback.model_dump(mode="json", exclude={"started_at", "wait_seconds", "polls"})
@@ -423,6 +434,10 @@ def _message(record: dict[str, Any]) -> str:
         f"Deployment: {record['deployment_id']}",
         f"Execution: {record['execution_arn']}",
     ]
+    if record.get("started_by"):
+        lines.append(f"Started by: {record['started_by']}")
+    if record.get("lint_summary"):
+        lines.append(f"Lint (the image's label): {record['lint_summary']}")
     if record.get("image_uri"):
         lines.append(f"Image: {record['image_uri']}")
     lines.append("")

@@ -137,20 +137,23 @@ def refuse_other_deployment_controllers(services: list[ecs.ServiceInfo]) -> None
         )
 
 
-def expectation_for(image: ImageRef, options: ManualOptions) -> MigrationExpectation:
-    """What Verify must require: the image's labels (read here, by digest) or the manual option.
+def expectation_for(image: ImageRef, options: ManualOptions) -> tuple[MigrationExpectation, str | None]:
+    """What Verify must require: the image's labels (read here, by digest) or the manual option; and
+    the image's lint summary, if it carries one (recorded, never required).
 
     Reading is read-only and safe to repeat; a label that cannot be read never fails the deployment
     (the plan says why its checks are skipped), a malformed one is InvalidImageLabel
     (migration_labels.expectation says why).
     """
     if options.rollback:
-        return MigrationExpectation(reason="a rollback deploys without migrating: nothing is expected of the database")
+        reason = "a rollback deploys without migrating: nothing is expected of the database"
+        return MigrationExpectation(reason=reason), None
     try:
         labels, unreadable = ecr.image_labels(image.repository, image.digest), None
     except ecr.LabelsUnreadable as exc:
         labels, unreadable = {}, printable(str(exc), 300)
-    return migration_labels.expectation(labels, unreadable, options.expected_migration)
+    expected = migration_labels.expectation(labels, unreadable, options.expected_migration)
+    return expected, migration_labels.lint_summary(labels)
 
 
 def require_promoted(image: ImageRef, table_name: str) -> None:
@@ -203,6 +206,14 @@ def configured_database(settings: Settings) -> DatabaseTarget | None:
     return None
 
 
+def started_by(raw: Any, trigger: Trigger) -> str:
+    """Who asked for the deployment, in words for the record (the raw input is already validated)."""
+    if trigger == "ecr-push":
+        return "ECR push"
+    given = raw.get("started_by") if isinstance(raw, dict) else None
+    return str(given) if given else "unnamed manual start"
+
+
 def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
     trigger, tag, digest, options = parse_request(start.input, settings)
     repository_uri = ecr.repository_uri(settings.repository_name)
@@ -238,9 +249,11 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
         if settings.restore_point == "point-in-time" and not options.rollback:
             require_automated_backups(database)
     noop = running_new_image == len(services)
+    expectation, lint_summary = expectation_for(image_ref, options) if database else (NO_DATABASE_EXPECTATION, None)
     plan = DeploymentPlan(
         deployment_id=safe_deployment_id(start.execution.name),
         trigger=trigger,
+        started_by=started_by(start.input, trigger),
         image=image_ref,
         cluster=settings.cluster_name,
         services=[ServiceTarget(name=s.name, arn=s.arn, task_definition_arn=s.task_definition_arn) for s in services],
@@ -253,6 +266,7 @@ def resolve(start: StartInput, settings: Settings) -> ResolveOutput:
         ),
         noop=noop,
         noop_reason=f"every service already runs {image_ref.digest}" if noop else None,
-        expectation=expectation_for(image_ref, options) if database else NO_DATABASE_EXPECTATION,
+        expectation=expectation,
+        lint_summary=lint_summary,
     )
     return ResolveOutput(execution=start.execution, plan=plan)

@@ -7,6 +7,7 @@ for it at cold start.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from deploy_pipeline.aws import ecr, secrets, table
 from deploy_pipeline.errors import SchemaVerificationFailed
@@ -22,6 +23,9 @@ from deploy_pipeline.models.state import (
 )
 from deploy_pipeline.settings import Settings
 
+if TYPE_CHECKING:
+    from deploy_pipeline.verify.verifiers import Progress
+
 BASELINE_TTL = timedelta(days=30)
 
 
@@ -32,6 +36,7 @@ def capture_baseline(state: PipelineState, settings: Settings) -> SchemaBaseline
     connection = verify.connect(secret, sslmode=settings.db_sslmode)
     try:
         fingerprint = verify.capture_fingerprint(connection)
+        progress = verify.read_progress(connection, tool=settings.verify_tool)
     finally:
         connection.close()
     table.put_baseline(
@@ -41,8 +46,21 @@ def capture_baseline(state: PipelineState, settings: Settings) -> SchemaBaseline
         int((now() + BASELINE_TTL).timestamp()),
     )
     return SchemaBaseline(
-        fingerprint_key=table.baseline_key(state.plan.deployment_id), objects=fingerprint.object_count
+        fingerprint_key=table.baseline_key(state.plan.deployment_id),
+        objects=fingerprint.object_count,
+        applied_count=progress.applied_count if progress else None,
+        latest_applied=progress.latest_applied if progress else None,
     )
+
+
+def _progress_before(state: PipelineState) -> Progress | None:
+    """The tool's progress CaptureBaseline read, as the runner compares it (None: not read)."""
+    from deploy_pipeline import verify
+
+    baseline = state.baseline
+    if baseline is None or baseline.applied_count is None:
+        return None
+    return verify.Progress(baseline.applied_count, baseline.latest_applied)
 
 
 def verify_schema(state: PipelineState, settings: Settings) -> VerificationResult:
@@ -64,6 +82,7 @@ def verify_schema(state: PipelineState, settings: Settings) -> VerificationResul
             checksums=checksums,
             assertions=settings.verify_assertions,
             baseline=baseline,
+            before=_progress_before(state),
         )
     finally:
         connection.close()

@@ -25,6 +25,8 @@ RepositoryName = Annotated[
 ]
 # Migration names as tools write them (Prisma folder names, Alembic revision ids, Flyway versions).
 MigrationName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,255}$")]
+# Who asked for a manual start: an IAM ARN (the CLI sends the caller's) or a name, one printable line.
+StartedBy = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+=,.@:/() -]{1,256}$")]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
 
@@ -90,6 +92,11 @@ class ManualInput(BaseModel):
     image_digest: ImageDigest | None = None
     repository: RepositoryName | None = None
     options: ManualOptions = Field(default_factory=ManualOptions)
+    started_by: StartedBy | None = Field(
+        default=None,
+        description="Who started it, for the record and `history` (the CLI sends the caller's ARN). Step Functions "
+        "does not tell an execution who started it, so a start without it is recorded as an unnamed manual start.",
+    )
 
     @model_validator(mode="after")
     def _one_image(self) -> ManualInput:

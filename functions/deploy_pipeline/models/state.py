@@ -83,6 +83,7 @@ class MigrationExpectation(_Model):
 class DeploymentPlan(_Model):
     deployment_id: DeploymentId
     trigger: Literal["ecr-push", "manual"]
+    started_by: str = Field(default="unknown", description='"ECR push", or the manual input\'s started_by.')
     image: ImageRef
     cluster: str
     services: list[ServiceTarget]
@@ -101,6 +102,9 @@ class DeploymentPlan(_Model):
     noop: bool = False
     noop_reason: str | None = None
     expectation: MigrationExpectation = Field(default_factory=MigrationExpectation)
+    lint_summary: str | None = Field(
+        default=None, description="The image's lint-summary label (logic/migration_labels.py): advisory, recorded."
+    )
 
     def migrated_database(self) -> DatabaseTarget:
         """The database, for the phases that only run with one (snapshot, baseline, migration, verify,
@@ -154,6 +158,21 @@ class SnapshotResult(PollingResult):
 class SchemaBaseline(_Model):
     fingerprint_key: str
     objects: int
+    # The migration tool's own count before the migration (None: its table could not be read), so
+    # Verify can say what this deployment applied.
+    applied_count: int | None = None
+    latest_applied: str | None = None
+
+
+class AppliedMigrations(_Model):
+    """What this deployment's migration applied, by the tool's own table: how many (its count after
+    minus before), the latest before and after, and their names where the tool keeps a row per
+    migration (at most the last RECENT_LIMIT)."""
+
+    count: int
+    before: str | None = None
+    after: str | None = None
+    names: list[str] = Field(default_factory=list)
 
 
 class MigrationResult(PollingResult):
@@ -191,6 +210,7 @@ class VerificationResult(_Model):
     checks: list[CheckOutcome] = Field(default_factory=list)
     schema_diff: dict[str, list[str]] = Field(default_factory=dict)  # each list capped at 50 names
     schema_counts: dict[str, dict[str, int]] = Field(default_factory=dict)  # direction -> kind -> real count
+    applied_now: AppliedMigrations | None = None  # None: no baseline of the tool's table to compare with
 
 
 class ServiceRollout(_Model):

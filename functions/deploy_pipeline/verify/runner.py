@@ -22,6 +22,7 @@ from deploy_pipeline.logic.migration_labels import LabelChecksums
 from deploy_pipeline.models.state import (
     EXPECTED_MIGRATION_CHECK,
     MIGRATION_CHECKSUMS_CHECK,
+    AppliedMigrations,
     CheckOutcome,
     VerificationResult,
 )
@@ -47,6 +48,7 @@ FINGERPRINT_CHECK = "schema-fingerprint"
 
 # VerificationResult.latest_applied is a MigrationName; a name outside that pattern is reported
 # in a check's detail instead of failing the result's validation.
+RECENT_LIMIT = 20  # names of applied migrations in a result (the count is always whole)
 _MIGRATION_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
 
 
@@ -58,12 +60,14 @@ def run_verification(
     checksums: LabelChecksums | None = None,
     assertions: Sequence[str] = (),
     baseline: SchemaFingerprint | None = None,
+    before: Progress | None = None,
     statement_timeout_ms: int = 5000,
 ) -> VerificationResult:
     """Every check against the database on `connection` (idle; returned as found, nothing changed).
 
     `checksums`: the image's checksums label; each applied migration's checksum is compared with it
-    (CHECKSUMS_CHECK, a warning: see `_checksums_check`).
+    (CHECKSUMS_CHECK, a warning: see `_checksums_check`). `before`: the tool's progress before the
+    migration (CaptureBaseline), to say what this deployment applied.
     """
     verifier = VERIFIERS.get(tool)
     if verifier is None:
@@ -73,6 +77,7 @@ def run_verification(
     schema_counts: dict[str, dict[str, int]] = {}
     with ReadOnlySession(connection, statement_timeout_ms=statement_timeout_ms, isolation="repeatable read") as session:
         progress = _bookkeeping_checks(session, verifier, expected_migration, checks)
+        applied_now = _applied_now(session, verifier, before, progress) if _table_found(checks) else None
         if checksums is not None:
             checks.append(_checksums_check(session, verifier, checksums, table_found=_table_found(checks)))
         if baseline is not None:
@@ -98,6 +103,44 @@ def run_verification(
         checks=checks,
         schema_diff=schema_diff,
         schema_counts=schema_counts,
+        applied_now=applied_now,
+    )
+
+
+def read_progress(
+    connection: psycopg2.extensions.connection, *, tool: str, statement_timeout_ms: int = 5000
+) -> Progress | None:
+    """The tool's count and latest applied migration (no table yet: none applied), or None when it
+    cannot be read (an unknown tool, a failed query): what was applied is then not reported."""
+    verifier = VERIFIERS.get(tool)
+    if verifier is None:
+        return None
+    with ReadOnlySession(connection, statement_timeout_ms=statement_timeout_ms) as session:
+        try:
+            if verifier.table is not None and not verifier.table_check(session).passed:
+                return Progress(0, None)
+            progress = verifier.progress(session)
+        except QueryFailed:
+            return None
+    latest = progress.latest_applied
+    return Progress(progress.applied_count, shorten(latest) if latest else None)
+
+
+def _applied_now(
+    session: ReadOnlySession, verifier: Verifier, before: Progress | None, after: Progress
+) -> AppliedMigrations | None:
+    if before is None:
+        return None
+    count = max(after.applied_count - before.applied_count, 0)
+    try:
+        names = verifier.recent_applied(session, min(count, RECENT_LIMIT)) if count else []
+    except QueryFailed:
+        names = None
+    return AppliedMigrations(
+        count=count,
+        before=before.latest_applied,
+        after=shorten(after.latest_applied) if after.latest_applied else None,
+        names=[shorten(name) for name in names or []],
     )
 
 

@@ -19,7 +19,7 @@ from deploy_pipeline.models.inputs import ManualInput
 from pydantic import ValidationError
 
 from ecs_migrate_deploy.operator import OperatorError
-from ecs_migrate_deploy.operator.stack import Operator
+from ecs_migrate_deploy.operator.stack import Operator, caller_arn
 
 MAX_NAME = 80  # Step Functions: execution names are 1-80 characters
 
@@ -105,6 +105,9 @@ class Started:
 
 
 def start(operator: Operator, execution_input: dict[str, Any], name: str) -> Started:
+    """Start an execution with `execution_input`, naming the caller as who started it (the record and
+    `history` show it: Step Functions does not tell the execution who started it)."""
+    execution_input = {**execution_input, "started_by": caller_arn(operator)}
     arn: str = operator.client("stepfunctions").start_execution(
         stateMachineArn=operator.stack.state_machine_arn, name=name, input=json.dumps(execution_input)
     )["executionArn"]

@@ -23,7 +23,7 @@ from typing import Any
 from deploy_pipeline.aws.table import lock_key
 
 from ecs_migrate_deploy.operator import OperatorError
-from ecs_migrate_deploy.operator.stack import Operator
+from ecs_migrate_deploy.operator.stack import Operator, caller_arn
 
 MANUAL_PREFIX = "manual:"
 DEFAULT_DURATION = "24h"
@@ -111,7 +111,7 @@ def parse_duration(text: str) -> int:
 
 def caller_holder(operator: Operator) -> str:
     """`manual:<ARN>` of whoever runs the command (a user, or an assumed role with its session name)."""
-    return MANUAL_PREFIX + str(operator.client("sts").get_caller_identity()["Arn"])
+    return MANUAL_PREFIX + caller_arn(operator)
 
 
 def acquire(operator: Operator, service: str, reason: str, seconds: int, now: int) -> ServiceLock:

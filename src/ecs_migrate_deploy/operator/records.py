@@ -33,6 +33,9 @@ class Deployment:
     snapshot_id: str | None
     services: tuple[str, ...]
     trigger: str | None
+    started_by: str | None  # "ECR push", or the caller's ARN for a start by the CLI
+    migrations_applied: dict[str, Any] | None  # count, before, after, names (none: not verified)
+    lint_summary: str | None  # the image's lint-summary label, when it had one
     rollback: bool
     cause: str
     task_definitions: dict[str, str]  # service -> the revision its rollout registered (none: no rollout)
@@ -54,6 +57,9 @@ class Deployment:
             snapshot_id=record.get("snapshot_id"),
             services=tuple(s["name"] for s in record.get("services", [])),
             trigger=record.get("trigger"),
+            started_by=record.get("started_by"),
+            migrations_applied=record.get("migrations_applied"),
+            lint_summary=record.get("lint_summary"),
             rollback=bool((record.get("options") or {}).get("rollback")),
             cause=record.get("cause", ""),
             task_definitions=dict(record.get("new_task_definitions") or {}),

@@ -77,8 +77,28 @@ def fits(console: Console, table: Table) -> bool:
     return console.measure(table, options=unbounded).maximum <= console.width
 
 
+def started_by(d: Deployment) -> str:
+    """Who started it, short: "ECR push", or the caller's name (the part of its ARN after the account)."""
+    if not d.started_by:
+        return "-"
+    return d.started_by.split(":", 5)[-1] if d.started_by.startswith("arn:") else d.started_by
+
+
+def migrations_applied(d: Deployment, *, latest: bool) -> str:
+    """How many migrations the deployment applied (with `latest`: and the last of them); "-" when it
+    was not verified. Their names are in `--json`."""
+    applied = d.migrations_applied
+    if applied is None:
+        return "-"
+    count = int(applied.get("count", 0))
+    return f"{count}, the last {applied.get('after')}" if latest and count else str(count)
+
+
 def print_history(console: Console, deployments: Sequence[Deployment], title: str) -> None:
-    table = _table(title, ("Outcome", "Tag", "Digest", "Started (UTC)", "Duration", "Snapshot", "Deployment"))
+    table = _table(
+        title,
+        ("Outcome", "Tag", "Digest", "Started (UTC)", "Duration", "By", "Migrations", "Snapshot", "Deployment"),
+    )
     for d in deployments:
         table.add_row(
             outcome(d.outcome),
@@ -86,11 +106,16 @@ def print_history(console: Console, deployments: Sequence[Deployment], title: st
             short_digest(d.image_digest),
             when(d.started_at),
             duration(d.duration_seconds),
+            escape(started_by(d)),
+            migrations_applied(d, latest=False),
             escape(d.snapshot_id or "-"),
             escape(d.deployment_id),
         )
     if fits(console, table):
         console.print(table)
+        for d in deployments:
+            if d.lint_summary:
+                console.print(f"lint {escape(d.deployment_id)}: {escape(d.lint_summary)}")
         return
     console.print(f"{escape(title)} (times UTC)")
     width = max(len(d.outcome) for d in deployments)
@@ -98,6 +123,12 @@ def print_history(console: Console, deployments: Sequence[Deployment], title: st
         console.print(f"{outcome(d.outcome)}{' ' * (width - len(d.outcome))}  {escape(d.deployment_id)}")
         deployed = f"{escape(image(d))} {short_digest(d.image_digest)}" if d.image_digest else "no image resolved"
         console.print(f"  {deployed}, started {when(d.started_at)} ({duration(d.duration_seconds)})")
+        said = [f"by {started_by(d)}"] if d.started_by else []
+        said += [f"migrations applied: {migrations_applied(d, latest=True)}"] if d.migrations_applied else []
+        if said:
+            console.print(f"  {escape('; '.join(said))}")
+        if d.lint_summary:
+            console.print(f"  lint: {escape(d.lint_summary)}")
         if d.snapshot_id:
             console.print(f"  snapshot {escape(d.snapshot_id)}")
 

@@ -81,6 +81,12 @@ class Operator:
         return self.session.client(service)  # type: ignore[call-overload]
 
 
+def caller_arn(operator: Operator) -> str:
+    """Who runs the command (STS GetCallerIdentity, which needs no permission): the ARN that the
+    record, a manual lock and a stop request name."""
+    return str(operator.client("sts").get_caller_identity()["Arn"])
+
+
 def region_name(region: str | None) -> str | None:
     """`--region`, else AWS_REGION: the order the AWS CLI v2 and the SDKs other than Python's follow.
 

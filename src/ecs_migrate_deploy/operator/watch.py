@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -167,8 +167,19 @@ class Interrupted(Exception):
         self.name, self.arn, self.where = name, arn, where
 
 
-def watch_and_report(operator: Operator, arn: str, console: Console, interval: float, heartbeat: float) -> Watched:
-    """Print the execution's progress until it ends, then its outcome."""
+class Observer(Protocol):
+    """Something else that reads the history as it is watched (e.g. `stop`'s WaitEnder)."""
+
+    def event(self, event: dict[str, Any]) -> None: ...
+
+    def poll(self) -> None: ...
+
+
+def watch_and_report(
+    operator: Operator, arn: str, console: Console, interval: float, heartbeat: float, also: Observer | None = None
+) -> Watched:
+    """Print the execution's progress until it ends, then its outcome. `also` sees every event, and
+    is told after each poll of the running execution."""
     sfn = operator.client("stepfunctions")
     printer = ProgressPrinter(console)
     beat = Heartbeat(heartbeat)
@@ -179,7 +190,14 @@ def watch_and_report(operator: Operator, arn: str, console: Console, interval: f
     )
     live = LiveReader(operator.client)
 
+    def on_event(event: dict[str, Any]) -> None:
+        watcher(event)
+        if also is not None:
+            also.event(event)
+
     def on_poll(described: dict[str, Any]) -> None:
+        if also is not None:
+            also.poll()
         if beat.due():
             elapsed = (datetime.now(UTC) - described["startDate"]).total_seconds()
             phase = PHASES.get(watcher.current or "", "starting")
@@ -189,7 +207,7 @@ def watch_and_report(operator: Operator, arn: str, console: Console, interval: f
     name = arn.rsplit(":", 1)[-1]
     console.print(f"[bold]Watching[/] {escape(name)}")
     try:
-        described = follow(sfn, arn, watcher, interval=interval, on_poll=on_poll)
+        described = follow(sfn, arn, on_event, interval=interval, on_poll=on_poll)
     except KeyboardInterrupt:
         raise Interrupted(name, arn, watcher.where) from None
     print_outcome(console, described, watcher.record)
@@ -202,7 +220,6 @@ def interrupted_lines(operator: Operator, interrupted: Interrupted) -> list[str]
     return [
         f"Stopped watching; the execution goes on: {interrupted.name} is still running ({interrupted.where}).",
         f"  follow it again: ecs-migrate-deploy watch {interrupted.name} --stack-name {stack.name} --region {stack.region}",
-        f"  stop it:         aws stepfunctions stop-execution --region {stack.region} --execution-arn {interrupted.arn}",
-        "                   (this stops the state machine only: a migration task or ECS rollout it started goes on,",
-        "                   and the services stay locked until the lock expires, LockTtlSeconds)",
+        f"  stop it:         ecs-migrate-deploy stop {interrupted.name} --reason TEXT --stack-name {stack.name} --region {stack.region}",
+        "                   (it stops what it started or puts it back, releases the lock and records who stopped it)",
     ]

@@ -4,6 +4,7 @@ them (deploy_pipeline.logic.migration_labels): folder -> labels -> parsed, and w
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import shutil
 from pathlib import Path
@@ -12,10 +13,13 @@ import pytest
 from deploy_pipeline.errors import InvalidImageLabel
 from deploy_pipeline.logic.migration_labels import (
     EXPECTED_MIGRATION_LABEL,
+    LINT_SUMMARY_LABEL,
+    LINT_SUMMARY_LIMIT,
     MIGRATION_CHECKSUMS_LABEL,
     MalformedLabel,
     encode_checksums,
     expectation,
+    lint_summary,
     parse_checksums,
 )
 from deploy_pipeline.models.state import DeploymentPlan
@@ -191,3 +195,23 @@ def test_a_project_whose_newest_the_files_cannot_tell_gets_no_labels(tmp_path: P
     (tmp_path / "manage.py").write_text("")
     with pytest.raises(NoLabels, match=r"Django project .* its newest migration cannot be told from the files"):
         labels_for(tmp_path)
+
+
+def test_the_lint_summary_label_is_one_printable_bounded_line_and_optional() -> None:
+    assert lint_summary({}) is None and lint_summary({LINT_SUMMARY_LABEL: "  "}) is None
+    forged = "1 error\n2025-01-01 INFO deployment Succeeded\x1b[2J\u202e"
+    assert lint_summary({LINT_SUMMARY_LABEL: forged}) == "1 error 2025-01-01 INFO deployment Succeeded [2J"
+    long = lint_summary({LINT_SUMMARY_LABEL: "x" * 1000})
+    assert long is not None and len(long) == LINT_SUMMARY_LIMIT and long.endswith("…")
+
+
+def test_image_labels_lint_adds_the_summary_of_the_pending_migrations() -> None:
+    result = CliRunner().invoke(app, ["image-labels", str(SHOP), "--format", "json", "--lint"])
+
+    assert result.exit_code == 0, result.output
+    labels = json.loads(result.output)
+    assert set(labels) == {EXPECTED_MIGRATION_LABEL, MIGRATION_CHECKSUMS_LABEL, LINT_SUMMARY_LABEL}
+    assert labels[LINT_SUMMARY_LABEL] == (
+        "1 error, 3 warnings in 3 pending migrations (all: no --base-ref); "
+        "errors: require-concurrent-index-creation in 20250310083000_order_status"
+    )

@@ -103,6 +103,11 @@ class Verifier(ABC):
     def progress(self, session: ReadOnlySession) -> Progress:
         """Applied count and latest applied migration, as the tool counts them."""
 
+    def recent_applied(self, session: ReadOnlySession, count: int) -> list[str] | None:
+        """The `count` migrations applied last, oldest first, where the tool keeps a row per migration;
+        None for tools that keep only the current version (Alembic, golang-migrate)."""
+        return None
+
     def applied_checksums(self, session: ReadOnlySession) -> list[tuple[str, str]] | None:
         """(name, checksum) of each applied migration, where the tool keeps the checksum the image's
         checksums label lists (sha256 hex of the migration file); None for tools that keep none, or

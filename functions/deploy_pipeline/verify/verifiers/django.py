@@ -26,6 +26,12 @@ ORDER BY applied DESC, id DESC
 LIMIT 1
 """
 
+_RECENT = """
+SELECT app || '.' || name FROM django_migrations
+ORDER BY applied DESC, id DESC
+LIMIT %s
+"""
+
 
 class DjangoVerifier(Verifier):
     tool: ClassVar[str] = "django"
@@ -41,3 +47,6 @@ class DjangoVerifier(Verifier):
     def progress(self, session: ReadOnlySession) -> Progress:
         rows = session.fetch(_PROGRESS)
         return Progress(int(rows[0][0]), rows[0][1]) if rows else Progress(0, None)
+
+    def recent_applied(self, session: ReadOnlySession, count: int) -> list[str] | None:
+        return [str(name) for (name,) in reversed(session.fetch(_RECENT, (count,)))]

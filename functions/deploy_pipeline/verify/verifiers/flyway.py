@@ -62,6 +62,13 @@ SELECT (SELECT count(*) FROM flyway_schema_history WHERE success),
         ORDER BY installed_rank DESC LIMIT 1)
 """
 
+_RECENT = """
+SELECT coalesce(version, description) FROM flyway_schema_history
+WHERE success
+ORDER BY installed_rank DESC
+LIMIT %s
+"""
+
 
 class FlywayVerifier(Verifier):
     tool: ClassVar[str] = "flyway"
@@ -105,3 +112,6 @@ class FlywayVerifier(Verifier):
     def progress(self, session: ReadOnlySession) -> Progress:
         count, latest = session.fetch(_PROGRESS)[0]
         return Progress(int(count), latest)
+
+    def recent_applied(self, session: ReadOnlySession, count: int) -> list[str] | None:
+        return [str(name) for (name,) in reversed(session.fetch(_RECENT, (count,)))]

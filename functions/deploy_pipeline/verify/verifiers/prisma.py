@@ -73,6 +73,13 @@ FROM _prisma_migrations
 WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL
 """
 
+_RECENT = """
+SELECT migration_name FROM _prisma_migrations
+WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL
+ORDER BY finished_at DESC, migration_name COLLATE "C" DESC
+LIMIT %s
+"""
+
 
 class PrismaVerifier(Verifier):
     tool: ClassVar[str] = "prisma"
@@ -127,6 +134,9 @@ class PrismaVerifier(Verifier):
     def progress(self, session: ReadOnlySession) -> Progress:
         count, latest = session.fetch(_PROGRESS)[0]
         return Progress(int(count), latest)
+
+    def recent_applied(self, session: ReadOnlySession, count: int) -> list[str] | None:
+        return [str(name) for (name,) in reversed(session.fetch(_RECENT, (count,)))]
 
     def applied_checksums(self, session: ReadOnlySession) -> list[tuple[str, str]] | None:
         """Applied rows only: a rolled-back row keeps the checksum of the file as it was when it failed,

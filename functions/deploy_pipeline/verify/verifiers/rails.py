@@ -26,6 +26,12 @@ ORDER BY length(version) DESC, version COLLATE "C" DESC
 LIMIT 1
 """
 
+_RECENT = """
+SELECT version FROM schema_migrations
+ORDER BY length(version) DESC, version COLLATE "C" DESC
+LIMIT %s
+"""
+
 
 class RailsVerifier(Verifier):
     tool: ClassVar[str] = "rails"
@@ -44,3 +50,6 @@ class RailsVerifier(Verifier):
     def progress(self, session: ReadOnlySession) -> Progress:
         rows = session.fetch(_PROGRESS)
         return Progress(int(rows[0][0]), rows[0][1]) if rows else Progress(0, None)
+
+    def recent_applied(self, session: ReadOnlySession, count: int) -> list[str] | None:
+        return [str(name) for (name,) in reversed(session.fetch(_RECENT, (count,)))]
