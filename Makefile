@@ -6,12 +6,14 @@ BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install test lint typecheck static unit integration workflow demo demo-failure bench clean
+.PHONY: help install build sam-local test lint typecheck static unit integration workflow demo demo-failure bench clean
 
 help:
 	@echo "make demo   - rehearse a deployment locally (emulated AWS, real PostgreSQL, real migrations)"
 	@echo "make test   - the whole test suite (lint, types, template and ASL checks, unit, integration, workflow)"
 	@echo "make bench  - benchmarks (figures printed, nothing asserted)"
+	@echo "make build  - the Lambda code for sam deploy (.aws-sam/build), with any local Python (docs/build.md)"
+	@echo "make sam-local - sam local invoke of every function in a container, against emulated AWS (docs/sam-local.md)"
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11+ is required (python3 --version)"; exit 2; }
@@ -60,10 +62,22 @@ unit integration workflow: install
 	$(BIN)/python tests/check_postgres.py
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests/$@
 
-# Everything: lint, types and the static checks first, then every other test on two workers.
-test: lint typecheck static
+# The Lambda code as `sam deploy` uploads it: lambda-build/Makefile through `sam build` (samconfig.toml: cached,
+# parallel). It runs this venv's pip, never the Lambda's Python: no python3.12 needed (docs/build.md).
+build: install
+	PIP="$(abspath $(BIN))/pip" $(BIN)/sam build
+
+# Every function of template.yaml through `sam local invoke`, in a Lambda-like container, against a moto server
+# and the local PostgreSQL (docs/sam-local.md). Installs docker.io / starts dockerd when missing (needs root);
+# stops what it started. tests/sam_local/ holds the harness; the timings are printed at the end.
+sam-local: install
 	$(BIN)/python tests/check_postgres.py
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests --ignore=tests/static
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/sam_local
+
+# Everything: lint, types, the static checks and sam-local first, then every other test on two workers.
+test: lint typecheck static sam-local
+	$(BIN)/python tests/check_postgres.py
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests --ignore=tests/static --ignore=tests/sam_local
 
 demo: install
 	$(BIN)/ecs-migrate-deploy rehearse --migrations examples/shop

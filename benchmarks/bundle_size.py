@@ -2,9 +2,9 @@
 
 Builds template.yaml into a temporary directory (never the repository's .aws-sam), for the
 template's runtime and architecture (python3.12, arm64: pip fetches aarch64 wheels), then measures
-each distinct function directory and the largest packages in it, and checks that every native
-extension was built for the template's architecture. Needs a local python3.12 (with pyenv, the
-installed versions are put on PYENV_VERSION) and network access to PyPI.
+each distinct directory (the functions' code, the dependencies layer) and the largest packages in
+it, and checks that every native extension was built for the template's architecture. The build
+runs this interpreter's pip (lambda-build/Makefile, docs/build.md) and needs network access to PyPI.
 
 Run: `.venv/bin/python benchmarks/bundle_size.py` (or `make bench`).
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,13 @@ ELF_MACHINES = {0xB7: "arm64", 0x3E: "x86_64"}
 
 
 def build_environment() -> dict[str, str]:
-    """SAM needs `python3.12` on PATH; with pyenv, every installed version is made visible."""
-    env = {
+    """lambda-build/Makefile installs the layer with $PIP: this interpreter's (any Python, pip >= 22)."""
+    return {
         **os.environ,
         "SAM_CLI_TELEMETRY": "0",
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "PIP": f"{sys.executable} -m pip",
     }
-    if shutil.which("pyenv") and "PYENV_VERSION" not in env:
-        versions = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False)
-        env["PYENV_VERSION"] = ":".join(versions.stdout.split())
-    return env
 
 
 def size(path: Path) -> int:

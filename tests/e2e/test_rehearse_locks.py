@@ -1,4 +1,6 @@
-"""`rehearse --from-database` measures what each migration locks on the copy, and for how long.
+"""`rehearse --from-database` measures what each migration locks on the copy, and for how long:
+a Prisma project (a migration file sent as one query: named by the migration) and an Alembic one
+(one statement at a time: named by the statement).
 
 The original holds a table of a million rows, so a plain CREATE INDEX on it holds its SHARE lock
 long enough to be seen (about a second here), and a later migration, adding a column with a volatile
@@ -10,6 +12,9 @@ The truth the report is held to is the migrator's own record of each migration's
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +23,9 @@ import psycopg2
 import pytest
 
 from ecs_migrate_deploy.prisma_runner import deploy
-from tests.e2e.rehearsal import original_database, query, rehearse
+from tests.e2e.rehearsal import ROOT, original_database, query, rehearse
+
+EXAMPLES = ROOT / "examples"
 
 ROWS = 1_000_000
 INIT = 'CREATE TABLE "Big" (id integer PRIMARY KEY, value text NOT NULL);\n'
@@ -80,3 +87,51 @@ def test_the_report_names_each_migration_s_table_lock_mode_and_how_long_it_held_
     line = next(line for line in locks["lines"] if line.startswith("20250202000000_index:"))
     assert line.startswith('20250202000000_index: SHARE on "Big" for ')
     assert "production" in locks["note"] and "load" in locks["note"]
+
+
+ALEMBIC_BIG = """\"\"\"{message}\"\"\"
+
+from alembic import op
+
+revision = "{revision}"
+down_revision = {down}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute({statement!r})
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def test_an_alembic_project_s_locks_are_named_by_the_statement_that_took_them(tmp_path: Path, kept: list[str]) -> None:
+    project = tmp_path / "alembic-app"
+    shutil.copytree(EXAMPLES / "alembic", project, ignore=shutil.ignore_patterns("versions"))
+    versions = project / "migrations" / "versions"
+    versions.mkdir()
+    (versions / "a1_big.py").write_text(
+        ALEMBIC_BIG.format(message="big", revision="a1", down="None", statement=INIT.replace('"Big"', "big"))
+    )
+    with original_database("emd_big_alembic") as url:
+        alembic = [str(Path(sys.executable).parent / "alembic"), "-c", str(project / "alembic.ini"), "upgrade", "head"]
+        subprocess.run(alembic, env={**os.environ, "DATABASE_URL": url}, check=True, capture_output=True)
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, %s) AS g", (ROWS,))
+        conn.close()
+        (versions / "b2_index.py").write_text(
+            ALEMBIC_BIG.format(
+                message="index", revision="b2", down='"a1"', statement="CREATE INDEX big_value ON big (value)"
+            )
+        )
+
+        code, payload, stderr = rehearse("--migrations", str(project), "--from-database", url, "--json")
+
+    assert payload is not None, stderr
+    assert code == 0, payload["cause"]
+    (lock,) = [lock for lock in payload["locks"]["held"] if lock["table"] == '"big"']
+    assert lock["migration"] == "statement `CREATE INDEX big_value ON big (value)`"
+    assert lock["mode"] == "SHARE" and lock["seconds"] > 0.3, lock

@@ -23,7 +23,11 @@ from ecs_migrate_deploy.template import load_template
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 # What `sam deploy` uploads the local code and definition to; the transform only needs a valid S3 URI.
-PACKAGED = {"CodeUri": "s3://bucket/functions.zip", "DefinitionUri": "s3://bucket/deploy.asl.json"}
+PACKAGED = {
+    "CodeUri": "s3://bucket/functions.zip",
+    "DefinitionUri": "s3://bucket/deploy.asl.json",
+    "ContentUri": "s3://bucket/dependencies.zip",
+}
 
 
 def translated_template(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -32,6 +36,8 @@ def translated_template(path: Path = TEMPLATE) -> dict[str, Any]:
     for resource in template["Resources"].values():
         if resource.get("Type") == "AWS::Serverless::StateMachine":
             resource["Properties"]["DefinitionUri"] = PACKAGED["DefinitionUri"]
+        if resource.get("Type") == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = PACKAGED["ContentUri"]
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
     # Managed policies are named by ARN here, so the name -> ARN map (an IAM call) stays empty.
     translated: dict[str, Any] = translator.translate(template, parameter_values={}, get_managed_policy_map=dict)

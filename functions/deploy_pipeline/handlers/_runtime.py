@@ -104,7 +104,6 @@ def pipeline_handler(
                 raise translated from exc
             return result.model_dump(mode="json")
 
-        handler.input_model = model  # type: ignore[attr-defined]  # read by the events/ tests
         return handler
 
     return decorate

@@ -658,6 +658,30 @@ class EcsTasks(Seam):
     def _reset(self) -> None:
         self._managed.clear()
 
+    def adopt_id(self, account: str, region: str, task_arn: str, task_id: str) -> str:
+        """Give a task the id `task_id` (its container's log lines follow it); returns its new ARN.
+
+        For replaying captured inputs (events/, tests/sam_local): they name the migration task of the
+        run they came from, and a task id is random (moto: `mock_random.uuid4()`), so the task this
+        world's RunTask started takes the captured one. Moves it in `EC2ContainerServiceBackend.tasks`.
+        """
+        from moto.ecs.models import ecs_backends
+
+        backend = ecs_backends[account][region]
+        with self._lock:
+            tasks = next(tasks for tasks in backend.tasks.values() if task_arn in tasks)
+            task = tasks.pop(task_arn)
+            task.id = task_id
+            tasks[task.task_arn] = task
+            managed = self._managed.pop(task_arn, None)
+            if managed is not None:
+                self._managed[task.task_arn] = managed
+                definitions = backend.describe_task_definition(task.task_definition_arn).container_definitions
+                definition = next(d for d in definitions if d["name"] == managed.container)
+                if managed.outcome is not None and managed.outcome.output_lines:
+                    _write_container_logs(backend, task, definition, list(managed.outcome.output_lines))
+        return task.task_arn
+
     @staticmethod
     def task_definition_dict(task_definition: Any) -> dict[str, Any]:
         """The moto TaskDefinition as DescribeTaskDefinition would show it (the fields a runner needs)."""

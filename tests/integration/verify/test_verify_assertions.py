@@ -69,7 +69,7 @@ def test_slow_assertion_is_cut_by_the_statement_timeout(verify_conn: Conn) -> No
         verify_conn, tool="none", assertions=["SELECT pg_sleep(5)", "SELECT 1"], statement_timeout_ms=300
     )
 
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4  # cut well before the 5 s sleep, with room for a loaded machine
     assert outcome(result) == {"assertion[1]": False, "assertion[2]": True}
     assert detail(result, "assertion[1]") == "canceling statement due to statement timeout (in: SELECT pg_sleep(5))"
 

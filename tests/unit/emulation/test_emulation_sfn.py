@@ -60,7 +60,7 @@ def test_a_300_second_wait_is_skipped_but_recorded(emulator: Emulator) -> None:
     elapsed = time.perf_counter() - started
 
     assert report.status == "SUCCEEDED"
-    assert elapsed < 10
+    assert elapsed < 60  # not slept: a fifth of the wait, with room for a loaded machine
     assert [(s.kind, s.state, s.seconds, s.skipped) for s in report.sleeps] == [("wait", "Nap", 300.0, True)]
     (nap,) = report.visits("Nap")
     assert nap.type == "Wait"
