@@ -151,6 +151,93 @@ def fixed_polling(seconds: int) -> Iterator[None]:
             module.next_wait = original  # type: ignore[assignment]
 
 
+@dataclass
+class _Timeline:
+    """The emulated AWS of one timeline: each phase starts when the pipeline starts it, lasts its
+    planned duration on the pipeline's clock, and counts as noticed when its check says done."""
+
+    phases: dict[str, Phase]
+    rollback: bool
+    local: Any  # the LocalMigrationRunner that really applies examples/shop
+    initial: dict[str, str] = field(default_factory=dict)  # service -> its task definition before (the rollback's)
+    migrator_seconds: float = 0.0
+
+    @staticmethod
+    def now() -> datetime:
+        from deploy_pipeline.logic.polling import now
+
+        return now()
+
+    def snapshot_policy(self, kind: str, snapshot_id: str) -> str:
+        self.phases["snapshot"].start(self.now())
+        return "available" if self.phases["snapshot"].finished(self.now()) else "creating"
+
+    def rollout_policy(self, service: str, task_definition_arn: str) -> str:
+        if task_definition_arn == self.initial.get(service):  # the rollback's deployment
+            return "COMPLETED" if self.phases["rollback"].finished(self.now()) else "IN_PROGRESS"
+        if not self.phases["rollout"].finished(self.now()):
+            return "IN_PROGRESS"
+        return "FAILED" if self.rollback else "COMPLETED"
+
+    def migrate(self, task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str) -> Any:
+        self.phases["migration"].start(self.now())
+        began = time.perf_counter()
+        outcome = self.local(task_definition, overrides, started_by)
+        self.migrator_seconds += time.perf_counter() - began
+        migration = self.phases["migration"]
+        return dataclasses.replace(outcome, still_running=lambda: not migration.finished(self.now()))
+
+    def started(self, phase: str, handler: str) -> Any:
+        from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
+
+        def start(event: dict[str, Any], context: Any) -> Any:
+            self.phases[phase].start(self.now())
+            return resolve_handler(handler)(event, context)
+
+        return start
+
+    def checked(self, phase: str, handler: str) -> Any:
+        """The phase's check: when it returns done, or fails, the phase's end has been noticed."""
+        from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
+
+        def check(event: dict[str, Any], context: Any) -> Any:
+            try:
+                result = resolve_handler(handler)(event, context)
+            except Exception:
+                self.phases[phase].noticed(self.now())
+                raise
+            if result.get("done"):
+                self.phases[phase].noticed(self.now())
+            return result
+
+        return check
+
+    def routes(self) -> dict[str, Any]:
+        return {
+            "StartRolloutFunction": self.started("rollout", "deploy_pipeline.handlers.rollout.start"),
+            "CheckSnapshotFunction": self.checked("snapshot", "deploy_pipeline.handlers.snapshot.check"),
+            "CheckMigrationFunction": self.checked("migration", "deploy_pipeline.handlers.migration.check"),
+            "CheckRolloutFunction": self.checked("rollout", "deploy_pipeline.handlers.rollout.check"),
+            "StartRollbackFunction": self.started("rollback", "deploy_pipeline.handlers.rollback.start"),
+            "CheckRollbackFunction": self.checked("rollback", "deploy_pipeline.handlers.rollback.check"),
+        }
+
+
+def _secret(name: str, url: str) -> Any:
+    from psycopg2.extensions import parse_dsn
+
+    from ecs_migrate_deploy.emulation.world import DbSecret
+
+    dsn = parse_dsn(url)
+    return DbSecret(
+        username=dsn.get("user", "postgres"),
+        password=dsn.get("password") or "unused-with-trust-auth",
+        host=dsn.get("host", "127.0.0.1"),
+        port=int(dsn.get("port", 5432)),
+        dbname=name,
+    )
+
+
 def run_timeline(
     polling: Polling,
     *,
@@ -161,13 +248,9 @@ def run_timeline(
 ) -> TimelineRun:
     """One deployment of v1.1.0 on the timeline above (durations x `scale`): it must succeed, or with
     `rollback`, roll back after its rollout fails."""
-    from deploy_pipeline.logic.polling import now
-    from psycopg2.extensions import parse_dsn
-
     from ecs_migrate_deploy.emulation.aws_events import DOCUMENTED_NEAR_REAL_TIME_SECONDS, EventDelivery
     from ecs_migrate_deploy.emulation.engine import Emulator
-    from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
-    from ecs_migrate_deploy.emulation.world import DbSecret, WorldSpec
+    from ecs_migrate_deploy.emulation.world import WorldSpec
     from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 
     phases = {
@@ -177,79 +260,20 @@ def run_timeline(
     }
     if rollback:
         phases["rollback"] = Phase(ROLLBACK_SECONDS * scale)
-    migrator_seconds = 0.0
-    initial: dict[str, str] = {}  # service -> the task definition it ran before (the rollback's)
-
-    def snapshot_policy(kind: str, snapshot_id: str) -> str:
-        phases["snapshot"].start(now())
-        return "available" if phases["snapshot"].finished(now()) else "creating"
-
-    def started(phase: str, handler: str) -> Any:
-        def start(event: dict[str, Any], context: Any) -> Any:
-            phases[phase].start(now())
-            return resolve_handler(handler)(event, context)
-
-        return start
-
-    def checked(phase: str, handler: str) -> Any:
-        """The phase's check: when it returns done, or fails, the phase's end has been noticed."""
-
-        def check(event: dict[str, Any], context: Any) -> Any:
-            try:
-                result = resolve_handler(handler)(event, context)
-            except Exception:
-                phases[phase].noticed(now())
-                raise
-            if result.get("done"):
-                phases[phase].noticed(now())
-            return result
-
-        return check
-
-    def rollout_policy(service: str, task_definition_arn: str) -> str:
-        if task_definition_arn == initial.get(service):  # the rollback's deployment
-            return "COMPLETED" if phases["rollback"].finished(now()) else "IN_PROGRESS"
-        if not phases["rollout"].finished(now()):
-            return "IN_PROGRESS"
-        return "FAILED" if rollback else "COMPLETED"
-
-    routes = {
-        "StartRolloutFunction": started("rollout", "deploy_pipeline.handlers.rollout.start"),
-        "CheckSnapshotFunction": checked("snapshot", "deploy_pipeline.handlers.snapshot.check"),
-        "CheckMigrationFunction": checked("migration", "deploy_pipeline.handlers.migration.check"),
-        "CheckRolloutFunction": checked("rollout", "deploy_pipeline.handlers.rollout.check"),
-        "StartRollbackFunction": started("rollback", "deploy_pipeline.handlers.rollback.start"),
-        "CheckRollbackFunction": checked("rollback", "deploy_pipeline.handlers.rollback.check"),
-    }
     delay = DOCUMENTED_NEAR_REAL_TIME_SECONDS if delay_seconds is None else delay_seconds
     # "fixed 10 s" is the naive design: a poll every 10 s and no events.
     delivery = EventDelivery(delay_seconds=delay, drop=lambda event: polling != "events")
 
     with scratch_database() as (name, url):
-        local = LocalMigrationRunner(workdir=ROOT / "examples" / "shop", database_url=url)
-
-        def migrate(task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str) -> Any:
-            nonlocal migrator_seconds
-            phases["migration"].start(now())
-            began = time.perf_counter()
-            outcome = local(task_definition, overrides, started_by)
-            migrator_seconds += time.perf_counter() - began
-            return dataclasses.replace(outcome, still_running=lambda: not phases["migration"].finished(now()))
-
-        dsn = parse_dsn(url)
-        secret = DbSecret(
-            username=dsn.get("user", "postgres"),
-            password=dsn.get("password") or "unused-with-trust-auth",
-            host=dsn.get("host", "127.0.0.1"),
-            port=int(dsn.get("port", 5432)),
-            dbname=name,
+        timeline = _Timeline(
+            phases, rollback, LocalMigrationRunner(workdir=ROOT / "examples" / "shop", database_url=url)
         )
         emulator = Emulator(
-            WorldSpec(db_secret=secret),
-            task_runner=migrate,
-            snapshot_policy=snapshot_policy,
-            rollout_policy=rollout_policy,
-            routes=routes,
+            WorldSpec(db_secret=_secret(name, url)),
+            task_runner=timeline.migrate,
+            snapshot_policy=timeline.snapshot_policy,
+            rollout_policy=timeline.rollout_policy,
+            routes=timeline.routes(),
             parameters={
                 "DbSslMode": "disable",
                 "RolloutTimeoutSeconds": str(int(4 * ROLLOUT_SECONDS * scale) + 60),
@@ -259,11 +283,11 @@ def run_timeline(
             event_delivery=delivery,
         )
         with emulator, fixed_polling(10) if polling == "fixed 10 s" else contextlib.nullcontext():
-            initial.update(emulator.world.task_definition_arns)
-            began = now()
+            timeline.initial.update(emulator.world.task_definition_arns)
+            began = timeline.now()
             report = emulator.run({"image_tag": "v1.1.0"}, name=f"timeline-{uuid.uuid4().hex[:8]}", timeout=600)
             expected = "FAILED" if rollback else "SUCCEEDED"
             if report.status != expected:
                 raise RuntimeError(f"the timeline deployment ended {report.status}: {report.error}: {report.cause}")
             invocations = list(emulator.seams.lambdas.invocations)
-    return TimelineRun(polling, scale, report, invocations, migrator_seconds, phases, report_started=began)
+    return TimelineRun(polling, scale, report, invocations, timeline.migrator_seconds, phases, report_started=began)

@@ -7,15 +7,18 @@ Exit codes: 0 done / deployment succeeded, 1 the deployment failed, 2 could not 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -98,65 +101,77 @@ def default_migrations() -> Path:
     return here
 
 
+# `rehearse`'s options (one alias each, so the command's signature reads in one screen).
+RehearseMigrations = Annotated[
+    Path | None,
+    typer.Option(
+        help="Project folder with the migrations (Prisma migrations/, alembic.ini, ...). Default: the current "
+        "folder, or in a source checkout without migrations there, the bundled example.",
+        show_default=False,
+    ),
+]
+RehearseEvent = Annotated[
+    Path | None, typer.Option(help="An ECR push event or a manual input (JSON), validated as in AWS.")
+]
+RehearseTag = Annotated[str | None, typer.Option(help="Deploy this tag (manual start). Default: v1.1.0.")]
+RehearseParameter = Annotated[
+    list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override KEY=VALUE (repeatable).")
+]
+RehearseDatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="PostgreSQL server to create the scratch database on (default: TEST_DATABASE_URL, DATABASE_URL, 127.0.0.1:5432)."
+    ),
+]
+RehearseMigrateCommand = Annotated[
+    str | None, typer.Option(help="Command that applies the migrations (default: chosen from the folder).")
+]
+RehearseScenario = Annotated[
+    str, typer.Option(help="Make emulated AWS misbehave: none, rollout-fails, task-fails-to-start.")
+]
+RehearseJsonOutput = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the live view.")]
+RehearseKeepDatabase = Annotated[
+    bool, typer.Option(help="Keep the scratch database afterwards (its name is printed) instead of dropping it.")
+]
+RehearseFromDatabase = Annotated[
+    str | None,
+    typer.Option(
+        help="Rehearse on a copy of this database (schema and data, pg_dump | pg_restore); it is only read.",
+        show_default=False,
+    ),
+]
+RehearseBaseRef = Annotated[
+    str | None,
+    typer.Option(
+        help="First apply the migrations as they were at this git commit, then rehearse the release.",
+        show_default=False,
+    ),
+]
+RehearseConfigEnv = Annotated[
+    str | None,
+    typer.Option(
+        help="Take the stack's parameters from samconfig.toml's environment, as `sam deploy --config-env`.",
+        show_default=False,
+    ),
+]
+RehearseConfigFile = Annotated[Path, typer.Option(help="The SAM configuration file --config-env reads.")]
+
+
 @app.command()
 def rehearse(
-    migrations: Annotated[
-        Path | None,
-        typer.Option(
-            help="Project folder with the migrations (Prisma migrations/, alembic.ini, ...). Default: the current "
-            "folder, or in a source checkout without migrations there, the bundled example.",
-            show_default=False,
-        ),
-    ] = None,
-    event: Annotated[
-        Path | None, typer.Option(help="An ECR push event or a manual input (JSON), validated as in AWS.")
-    ] = None,
-    tag: Annotated[str | None, typer.Option(help="Deploy this tag (manual start). Default: v1.1.0.")] = None,
-    parameter: Annotated[
-        list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override KEY=VALUE (repeatable).")
-    ] = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="PostgreSQL server to create the scratch database on (default: TEST_DATABASE_URL, DATABASE_URL, 127.0.0.1:5432)."
-        ),
-    ] = None,
-    migrate_command: Annotated[
-        str | None, typer.Option(help="Command that applies the migrations (default: chosen from the folder).")
-    ] = None,
-    scenario: Annotated[
-        str, typer.Option(help="Make emulated AWS misbehave: none, rollout-fails, task-fails-to-start.")
-    ] = "none",
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of the live view.")
-    ] = False,
-    keep_database: Annotated[
-        bool, typer.Option(help="Keep the scratch database afterwards (its name is printed) instead of dropping it.")
-    ] = False,
-    from_database: Annotated[
-        str | None,
-        typer.Option(
-            help="Rehearse on a copy of this database (schema and data, pg_dump | pg_restore); it is only read.",
-            show_default=False,
-        ),
-    ] = None,
-    base_ref: Annotated[
-        str | None,
-        typer.Option(
-            help="First apply the migrations as they were at this git commit, then rehearse the release.",
-            show_default=False,
-        ),
-    ] = None,
-    config_env: Annotated[
-        str | None,
-        typer.Option(
-            help="Take the stack's parameters from samconfig.toml's environment, as `sam deploy --config-env`.",
-            show_default=False,
-        ),
-    ] = None,
-    config_file: Annotated[Path, typer.Option(help="The SAM configuration file --config-env reads.")] = Path(
-        "samconfig.toml"
-    ),
+    migrations: RehearseMigrations = None,
+    event: RehearseEvent = None,
+    tag: RehearseTag = None,
+    parameter: RehearseParameter = None,
+    database_url: RehearseDatabaseUrl = None,
+    migrate_command: RehearseMigrateCommand = None,
+    scenario: RehearseScenario = "none",
+    json_output: RehearseJsonOutput = False,
+    keep_database: RehearseKeepDatabase = False,
+    from_database: RehearseFromDatabase = None,
+    base_ref: RehearseBaseRef = None,
+    config_env: RehearseConfigEnv = None,
+    config_file: RehearseConfigFile = Path("samconfig.toml"),
 ) -> None:
     """Run the real pipeline on this machine: emulated AWS, the real ASL, a real PostgreSQL."""
     _require_extra("rehearse", ("moto", "aws_lambda_powertools", "psycopg2", "yaml", "sqlalchemy"))
@@ -275,8 +290,55 @@ def _connect(stack_name: str | None, config_env: str, region: str | None, profil
     return connect(stack_name, config_env, region, profile)
 
 
+@dataclass(frozen=True)
+class StackLocation:
+    """Where the deployed stack is: what --stack-name, --config-env, --region and --profile said."""
+
+    stack_name: str | None
+    config_env: str
+    region: str | None
+    profile: str | None
+
+    def connect(self) -> Operator:
+        return _connect(self.stack_name, self.config_env, self.region, self.profile)
+
+
+_LOCATION_OPTIONS = (
+    ("stack_name", StackName, None),
+    ("config_env", ConfigEnv, "default"),
+    ("region", Region, None),
+    ("profile", Profile, None),
+)
+
+
+def stack_location(command: Callable[..., None]) -> Callable[..., None]:
+    """Give an operator command the four options that find the stack, as one `location` argument.
+
+    Typer reads a command's options from its signature: the one it sees here is the command's own,
+    without `location`, plus the four options (keyword-only, after the command's), so every command
+    spells and documents them the same way without repeating them.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    options = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for name, annotation, default in _LOCATION_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def with_location(
+        *args: Any, stack_name: str | None, config_env: str, region: str | None, profile: str | None, **kwargs: Any
+    ) -> None:
+        command(*args, location=StackLocation(stack_name, config_env, region, profile), **kwargs)
+
+    own = [parameter for name, parameter in signature.parameters.items() if name != "location"]
+    with_location.__signature__ = signature.replace(parameters=[*own, *options])  # type: ignore[attr-defined]
+    return with_location
+
+
 @app.command()
+@stack_location
 def start(
+    location: StackLocation,
     tag: Annotated[str | None, typer.Option(help="Deploy the image with this tag.", show_default=False)] = None,
     digest: Annotated[
         str | None, typer.Option(help="Deploy the image with this digest (sha256:...).", show_default=False)
@@ -293,10 +355,6 @@ def start(
     interval: Interval = 2.0,
     heartbeat: Heartbeat = 30.0,
     json_output: JsonObject = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Start a deployment of an image (by tag or digest) through the stack's state machine."""
     from ecs_migrate_deploy.console import ci_console
@@ -310,7 +368,7 @@ def start(
         execution_input = manual_input(
             tag=tag, digest=digest, skip_snapshot=skip_snapshot, dry_run=dry_run, expected_migration=expected_migration
         )
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         if skip_snapshot and operator.stack.parameters.get("AllowSkipSnapshot") != "true":
             raise OperatorError(f"stack {operator.stack.name!r} does not allow --skip-snapshot (AllowSkipSnapshot)")
         started = start_execution(operator, execution_input, execution_name("manual", tag or digest or ""))
@@ -341,7 +399,9 @@ def _finish(json_output: bool, data: dict[str, object], watched: Watched | None)
 
 
 @app.command()
+@stack_location
 def watch(
+    location: StackLocation,
     execution: ExecutionArg = None,
     latest: Latest = False,
     image_digest: Annotated[
@@ -365,10 +425,6 @@ def watch(
     interval: Interval = 2.0,
     heartbeat: Heartbeat = 30.0,
     json_output: JsonObject = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Follow an execution state by state, with the migration's log; exit 0 if it succeeded, 1 if not."""
     from ecs_migrate_deploy.console import ci_console
@@ -384,7 +440,7 @@ def watch(
 
             if not DIGEST.fullmatch(image_digest):
                 raise OperatorError(f"--image-digest is sha256:<64 lower-case hex digits>, not {image_digest!r}")
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         if image_digest is None:
             arn = execution_arn(operator, execution, latest)
         else:
@@ -394,7 +450,9 @@ def watch(
 
 
 @app.command()
+@stack_location
 def stop(
+    location: StackLocation,
     execution: ExecutionArg = None,
     latest: Annotated[
         bool, typer.Option("--latest", help="The newest running execution instead of a named one.")
@@ -410,10 +468,6 @@ def stop(
     interval: Interval = 2.0,
     heartbeat: Heartbeat = 30.0,
     json_output: JsonObject = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Stop a running deployment the safe way: what it started is stopped or put back, its lock released,
     and the record says who stopped it and why. Exit 0 once it has ended (or was not running)."""
@@ -427,7 +481,7 @@ def stop(
     with _operator_errors():
         if not reason.strip():
             raise OperatorError("--reason is required: the record and the notification say why the deployment stopped")
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         arn = running_execution(operator, execution, latest)
         if arn is None:
             if json_output:
@@ -500,13 +554,11 @@ def _execution_of_digest(
 
 
 @app.command()
+@stack_location
 def status(
+    location: StackLocation,
     service: Annotated[str | None, typer.Option(help="Only this service.", show_default=False)] = None,
     json_output: JsonOutput = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """What each service runs (ECS, and the deployment that put it there), drift, and whether a deployment is under way."""
     from ecs_migrate_deploy.console import ci_console
@@ -514,7 +566,7 @@ def status(
     from ecs_migrate_deploy.operator.status import status as read_status
 
     with _operator_errors():
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         current = read_status(operator, service)
     if json_output:
         sys.stdout.write(json.dumps(current.as_json()) + "\n")
@@ -523,14 +575,12 @@ def status(
 
 
 @app.command()
+@stack_location
 def history(
+    location: StackLocation,
     service: Annotated[str | None, typer.Option(help="Only deployments of this service.", show_default=False)] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many deployments, newest first.")] = 20,
     json_output: JsonOutput = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Past deployments, newest first: outcome, image, when, how long, snapshot, deployment id."""
     from ecs_migrate_deploy.console import ci_console
@@ -538,7 +588,7 @@ def history(
     from ecs_migrate_deploy.operator.render import print_history
 
     with _operator_errors():
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         stack = operator.stack
         rows = list(islice(deployments(operator.client("dynamodb"), stack.table_name, stack.cluster, service), limit))
     if json_output:
@@ -552,7 +602,9 @@ def history(
 
 
 @app.command()
+@stack_location
 def rollback(
+    location: StackLocation,
     to: Annotated[
         str, typer.Option("--to", help="A deployment id (see `history`), or 'previous'.", show_default=False)
     ],
@@ -561,10 +613,6 @@ def rollback(
     interval: Interval = 2.0,
     heartbeat: Heartbeat = 30.0,
     json_output: JsonObject = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Deploy a recorded image again WITHOUT migrating: the database is not touched."""
     from ecs_migrate_deploy.console import ci_console
@@ -575,7 +623,7 @@ def rollback(
 
     console = ci_console(stderr=json_output)
     with _operator_errors():
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         plan = rollback_plan(operator, to)
         target = plan.target
         digest = str(target.image_digest)
@@ -651,20 +699,18 @@ def promote(
 
 
 @app.command()
+@stack_location
 def logs(
+    location: StackLocation,
     execution: ExecutionArg = None,
     latest: Latest = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """The migration task's whole log output (CloudWatch Logs), for an execution that ran one."""
     from ecs_migrate_deploy.operator.executions import execution_arn
     from ecs_migrate_deploy.operator.logs import execution_log_location, log_lines
 
     with _operator_errors():
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         arn = execution_arn(operator, execution, latest)
         group, stream = execution_log_location(operator.client("stepfunctions"), arn)
         typer.echo(f"# {group} {stream}", err=True)
@@ -693,13 +739,11 @@ def _refusals() -> Iterator[None]:
 
 
 @lock_app.command("status")
+@stack_location
 def lock_status(
+    location: StackLocation,
     service: Annotated[str | None, typer.Option(help="Only this service.", show_default=False)] = None,
     json_output: JsonOutput = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Who holds each service's lock (a person, with the reason; or a running execution), or free."""
     from ecs_migrate_deploy.console import ci_console
@@ -707,7 +751,7 @@ def lock_status(
     from ecs_migrate_deploy.operator.render import lock_text
 
     with _operator_errors():
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         stack = operator.stack
         held = locks(
             operator, stack.services if service is None else [stack.deployed_service(service)], int(time.time())
@@ -723,7 +767,9 @@ def lock_status(
 
 
 @lock_app.command("acquire")
+@stack_location
 def lock_acquire(
+    location: StackLocation,
     service: LockService,
     reason: Annotated[
         str,
@@ -734,10 +780,6 @@ def lock_acquire(
         typer.Option("--for", help="How long until the lock expires by itself: <n>s|m|h|d, 1m to 30d."),
     ] = "24h",
     json_output: JsonOutput = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Lock a service: deployments of it wait (OnLockHeld=wait) or fail (fail) until `lock release`."""
     from ecs_migrate_deploy.console import ci_console
@@ -746,7 +788,7 @@ def lock_acquire(
 
     with _operator_errors(), _refusals():
         seconds = parse_duration(hold_for)
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         lock = acquire(operator, operator.stack.deployed_service(service), reason, seconds, int(time.time()))
     if json_output:
         sys.stdout.write(json.dumps({"service": service, "lock": lock.as_json()}) + "\n")
@@ -755,13 +797,11 @@ def lock_acquire(
 
 
 @lock_app.command("release")
+@stack_location
 def lock_release(
+    location: StackLocation,
     service: LockService,
     json_output: JsonOutput = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Remove a service's manual lock (anyone's); never a running execution's. Releasing twice is harmless."""
     from ecs_migrate_deploy.console import ci_console
@@ -769,7 +809,7 @@ def lock_release(
     from ecs_migrate_deploy.operator.render import lock_text
 
     with _operator_errors(), _refusals():
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         released = release(operator, operator.stack.deployed_service(service), int(time.time()))
     if json_output:
         sys.stdout.write(json.dumps({"service": service, "released": released.as_json() if released else None}) + "\n")
@@ -784,16 +824,13 @@ def lock_release(
 def _set_trigger(
     state: TriggerState,
     json_output: bool,
-    stack_name: str | None,
-    config_env: str,
-    region: str | None,
-    profile: str | None,
+    location: StackLocation,
 ) -> None:
     """`pause` and `resume`: the rule put in `state`, or left as it already was."""
     from ecs_migrate_deploy.operator.trigger import rule_name, set_trigger
 
     with _operator_errors():
-        operator = _connect(stack_name, config_env, region, profile)
+        operator = location.connect()
         changed = set_trigger(operator, state)
         rule = rule_name(operator)
     if json_output:
@@ -803,27 +840,23 @@ def _set_trigger(
 
 
 @app.command()
+@stack_location
 def pause(
+    location: StackLocation,
     json_output: JsonOutput = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Disable the trigger rule: ECR pushes start no deployment (manual starts still do) until `resume`."""
-    _set_trigger("paused", json_output, stack_name, config_env, region, profile)
+    _set_trigger("paused", json_output, location)
 
 
 @app.command()
+@stack_location
 def resume(
+    location: StackLocation,
     json_output: JsonOutput = False,
-    stack_name: StackName = None,
-    config_env: ConfigEnv = "default",
-    region: Region = None,
-    profile: Profile = None,
 ) -> None:
     """Enable the trigger rule again: the next ECR push deploys (pushes made while paused do not)."""
-    _set_trigger("enabled", json_output, stack_name, config_env, region, profile)
+    _set_trigger("enabled", json_output, location)
 
 
 @app.command("image-labels")

@@ -11,7 +11,7 @@
   migration, 13,342 characters for 1,000): Verify compares it with `_prisma_migrations.checksum` and
   warns about a migration edited after it was applied.
 
-The format is `deploy_pipeline.logic.migration_labels`'s, which the pipeline parses; docs/image-labels.md
+The format is `deploy_pipeline.models.migration_labels`'s, which the pipeline parses; docs/image-labels.md
 shows the CI step. The checksums exist for Prisma only (the one Prisma stores: sha256 of the raw
 migration.sql bytes); the expected migration for every tool whose files tell their newest.
 """
@@ -22,7 +22,7 @@ import json
 import shlex
 from pathlib import Path
 
-from deploy_pipeline.logic.migration_labels import (
+from deploy_pipeline.models.migration_labels import (
     EXPECTED_MIGRATION_LABEL,
     LINT_SUMMARY_LABEL,
     LINT_SUMMARY_LIMIT,

@@ -24,8 +24,8 @@ from urllib.parse import quote, urlsplit
 import psycopg2
 from deploy_pipeline.aws.table import deployments_key
 from deploy_pipeline.aws.task_logs import database_error
-from deploy_pipeline.logic.migration_labels import EXPECTED_MIGRATION_LABEL
 from deploy_pipeline.models.inputs import is_ecr_event
+from deploy_pipeline.models.migration_labels import EXPECTED_MIGRATION_LABEL
 from psycopg2 import sql
 
 from ecs_migrate_deploy.base_state import BaseStateError, check_ref, checkout, copy_database, prisma_drift
@@ -397,24 +397,27 @@ class _TimedRunner:
             self.seconds += time.perf_counter() - started
 
 
-def rehearse(
-    *,
+@dataclass(frozen=True)
+class _Prepared:
+    """What a rehearsal runs, decided before anything is created."""
+
+    plan: MigrationPlan
+    parameters: Mapping[str, str]
+    spec: WorldSpec
+    labels: dict[str, str]
+    explicit: list[str] | None  # --migrate-command, split
+    configured: str  # the stack's MigrationCommand
+
+
+def _prepare(
     migrations: Path,
     raw_input: dict[str, Any],
     parameters: Mapping[str, str],
-    database_url: str | None = None,
-    migrate_command: str | None = None,
-    scenario: str = "none",
-    keep_database: bool = False,
-    on_state: Callable[[StateLine], None] | None = None,
-    on_output: Callable[[str], None] | None = None,
-    on_note: Callable[[str], None] | None = None,
-    started: float | None = None,
-    from_database: str | None = None,
-    base_ref: str | None = None,
-) -> RehearsalResult:
-    """One rehearsal; `started` is when the command began (time.monotonic()), for its wall time."""
-    started = time.monotonic() if started is None else started
+    migrate_command: str | None,
+    scenario: str,
+    base_ref: str | None,
+) -> _Prepared:
+    """Check the usage and choose the command, the VerifyTool and the emulated world (UsageError if wrong)."""
     if scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
     if not migrations.is_dir():
@@ -446,124 +449,173 @@ def rehearse(
     labels = _release_labels(migrations) if plan.project is not None else {}
     spec = world_spec(raw_input, parameters, migrate_command, labels)
     validate_input(raw_input, parameters, spec)
-    if on_note:
-        if is_ecr_event(raw_input) and "RepositoryName" not in parameters:
-            on_note(
-                f"the stack is shaped from the event: repository {spec.repository}, account {spec.account}, "
-                f"region {spec.region}; pass --config-env ENV to check the push against your stack's parameters"
-            )
-        _describe(plan, parameters, on_note)
-        expected = labels.get(EXPECTED_MIGRATION_LABEL)
-        on_note(
-            f"expected migration: {expected} (the newest in the folder, carried by the image's label)"
-            if expected
-            else "expected migration: none (the folder does not tell its newest): Verify checks the tool's history only"
+    return _Prepared(plan, parameters, spec, labels, explicit, configured)
+
+
+def _notes(
+    prepared: _Prepared, raw_input: dict[str, Any], database_url: str | None, note: Callable[[str], None]
+) -> None:
+    """What the rehearsal decided, said before it starts."""
+    spec, parameters = prepared.spec, prepared.parameters
+    if is_ecr_event(raw_input) and "RepositoryName" not in parameters:
+        note(
+            f"the stack is shaped from the event: repository {spec.repository}, account {spec.account}, "
+            f"region {spec.region}; pass --config-env ENV to check the push against your stack's parameters"
         )
-        named = urlsplit(server_url(database_url)).path.lstrip("/")
-        if named not in ("", "postgres"):
-            on_note(
-                f"the server's database {named!r} is only used to connect: the rehearsal runs on a new scratch "
-                "database (to rehearse on a copy of it, pass --from-database)"
-            )
+    _describe(prepared.plan, parameters, note)
+    expected = prepared.labels.get(EXPECTED_MIGRATION_LABEL)
+    note(
+        f"expected migration: {expected} (the newest in the folder, carried by the image's label)"
+        if expected
+        else "expected migration: none (the folder does not tell its newest): Verify checks the tool's history only"
+    )
+    named = urlsplit(server_url(database_url)).path.lstrip("/")
+    if named not in ("", "postgres"):
+        note(
+            f"the server's database {named!r} is only used to connect: the rehearsal runs on a new scratch "
+            "database (to rehearse on a copy of it, pass --from-database)"
+        )
+
+
+def _failing_to_start(task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str) -> TaskOutcome:
+    """The task-fails-to-start scenario's migration task."""
+    return TaskOutcome.failed_to_start("CannotPullContainerError: pull access denied (rehearsal scenario)")
+
+
+@dataclass
+class _Progress:
+    """The live view's tracker, fed the execution's events with the waits the emulator skipped for them."""
+
+    emulator: Emulator
+    started: float  # when the command began (time.monotonic())
+    on_state: Callable[[StateLine], None] | None
+    arn: str = ""
+    first_state: float | None = None  # seconds from the command's start to the first state's start
+    _waits: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _waited_for_event: dict[str, float] = field(default_factory=dict)
+    _seen_sleeps: int = 0  # sleeps already queued for the tracker (they are consumed as Waits exit)
+    tracker: ProgressTracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tracker = ProgressTracker(emit=self._emit, sleeps_for=self._slept)
+
+    def _slept(self, name: str) -> float:
+        return self._waits[name].popleft() if self._waits[name] else self._waited_for_event.pop(name, 0.0)
+
+    def _emit(self, line: StateLine) -> None:
+        if self.first_state is None:  # when the first state started: its end, less its own duration
+            self.first_state = time.monotonic() - self.started - line.seconds
+        if self.on_state:
+            self.on_state(line)
+
+    def feed(self, event: dict[str, Any]) -> None:
+        sleeps = self.emulator.seams.sleeps.for_execution(self.arn)
+        for sleep in sleeps[self._seen_sleeps :]:
+            if sleep.kind == "wait" and sleep.state:
+                self._waits[sleep.state].append(sleep.seconds)
+            elif sleep.kind == "event" and sleep.state:  # the ticks of one event-driven wait
+                self._waited_for_event[sleep.state] = self._waited_for_event.get(sleep.state, 0.0) + sleep.seconds
+        self._seen_sleeps = len(sleeps)
+        self.tracker(event)
+
+
+def _start(emulator: Emulator, raw_input: dict[str, Any]) -> str:
+    """Start the execution as AWS would: a push through the stack's rule (named by "AWS"), a manual
+    input directly."""
+    if not is_ecr_event(raw_input):
+        return emulator.start(raw_input, name=f"rehearsal-{uuid.uuid4().hex[:8]}")
+    delivered = emulator.deliver(raw_input)
+    if delivered is None:
+        raise UsageError(
+            "the stack's trigger rule does not match this event "
+            f"({json.dumps(emulator.world.trigger_pattern())}): on AWS no deployment would start"
+        )
+    return delivered
+
+
+def _locks(sampler: LockSampler | None, plan: MigrationPlan) -> dict[str, Any] | None:
+    """The lock report of a rehearsal on a copy (None without --from-database)."""
+    if sampler is None:
+        return None
+    held = sampler.report(prisma_migrations(plan.project.migrations_dir if plan.project else None))
+    return {
+        "held": [lock.as_json() for lock in held],
+        "lines": [lock.describe() for lock in held],
+        "sampled_every_seconds": sampler.interval,
+        "samples": len(sampler.samples),
+        "incomplete": sampler.error,
+        "note": NO_LOAD,
+    }
+
+
+def rehearse(
+    *,
+    migrations: Path,
+    raw_input: dict[str, Any],
+    parameters: Mapping[str, str],
+    database_url: str | None = None,
+    migrate_command: str | None = None,
+    scenario: str = "none",
+    keep_database: bool = False,
+    on_state: Callable[[StateLine], None] | None = None,
+    on_output: Callable[[str], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+    started: float | None = None,
+    from_database: str | None = None,
+    base_ref: str | None = None,
+) -> RehearsalResult:
+    """One rehearsal; `started` is when the command began (time.monotonic()), for its wall time."""
+    started = time.monotonic() if started is None else started
+    prepared = _prepare(migrations, raw_input, parameters, migrate_command, scenario, base_ref)
+    plan = prepared.plan
+    if on_note:
+        _notes(prepared, raw_input, database_url, on_note)
     lint_report = _lint(migrations, base_ref, on_note) if plan.project is not None else None
     with scratch_database(server_url(database_url), keep=keep_database) as (db_url, secret):
-        base = _base_state(db_url, migrations, explicit, configured, from_database, base_ref, on_note)
-        local = LocalMigrationRunner(workdir=migrations, database_url=db_url, command=explicit, on_line=on_output)
-        runner: TaskRunner = local
-        if scenario == "task-fails-to-start":
-
-            def runner(
-                task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str
-            ) -> TaskOutcome:
-                return TaskOutcome.failed_to_start("CannotPullContainerError: pull access denied (rehearsal scenario)")
-
+        base = _base_state(db_url, migrations, prepared.explicit, prepared.configured, from_database, base_ref, on_note)
+        local = LocalMigrationRunner(
+            workdir=migrations, database_url=db_url, command=prepared.explicit, on_line=on_output
+        )
         sampler = LockSampler(db_url) if from_database else None
-        timed = _TimedRunner(runner, sampler)
+        timed = _TimedRunner(_failing_to_start if scenario == "task-fails-to-start" else local, sampler)
         holder: dict[str, Emulator] = {}
         policy = (
             _rollout_fails(lambda: holder["emu"].world.task_definition_arns) if scenario == "rollout-fails" else None
         )
-        waits: dict[str, deque[float]] = defaultdict(deque)
-        emulator = Emulator(
-            replace(spec, db_secret=secret, db_sslmode="disable"),
+        emulator = holder["emu"] = Emulator(
+            replace(prepared.spec, db_secret=secret, db_sslmode="disable"),
             task_runner=timed,
             rollout_policy=policy,
-            parameters={"DbSslMode": "disable", **parameters},
+            parameters={"DbSslMode": "disable", **prepared.parameters},
             extra_env={"POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},
         )
-        holder["emu"] = emulator
-        first_state: list[float] = []
-
-        def on_first_state(line: StateLine) -> None:
-            if not first_state:  # when the first state started: its end, less its own duration
-                first_state.append(time.monotonic() - started - line.seconds)
-            if on_state:
-                on_state(line)
-
-        waited_for_event: dict[str, float] = {}
-        tracker = ProgressTracker(
-            emit=on_first_state,
-            sleeps_for=lambda name: waits[name].popleft() if waits[name] else waited_for_event.pop(name, 0.0),
-        )
+        progress = _Progress(emulator, started, on_state)
         with emulator:
-            seen_sleeps = [0]  # sleeps already queued for the tracker (they are consumed as Waits exit)
-
-            def feed(event: dict[str, Any]) -> None:
-                sleeps = emulator.seams.sleeps.for_execution(arn)
-                for sleep in sleeps[seen_sleeps[0] :]:
-                    if sleep.kind == "wait" and sleep.state:
-                        waits[sleep.state].append(sleep.seconds)
-                    elif sleep.kind == "event" and sleep.state:  # the ticks of one event-driven wait
-                        waited_for_event[sleep.state] = waited_for_event.get(sleep.state, 0.0) + sleep.seconds
-                seen_sleeps[0] = len(sleeps)
-                tracker(event)
-
-            if is_ecr_event(raw_input):
-                # started as the stack's EventBridge rule starts it: matched, and named by "AWS"
-                delivered = emulator.deliver(raw_input)
-                if delivered is None:
-                    raise UsageError(
-                        "the stack's trigger rule does not match this event "
-                        f"({json.dumps(emulator.world.trigger_pattern())}): on AWS no deployment would start"
-                    )
-                arn = delivered
-            else:
-                arn = emulator.start(raw_input, name=f"rehearsal-{uuid.uuid4().hex[:8]}")
-            report = emulator.wait(arn, timeout=900, on_event=feed)
-            record = _read_record(emulator, arn)
+            progress.arn = _start(emulator, raw_input)
+            report = emulator.wait(progress.arn, timeout=900, on_event=progress.feed)
+            record = _read_record(emulator, progress.arn)
         drift = (
             prisma_drift(db_url, plan.project.migrations_dir) if plan.project and plan.project.migrations_dir else []
         )
-    locks = None
-    if sampler is not None:
-        held = sampler.report(prisma_migrations(plan.project.migrations_dir if plan.project else None))
-        locks = {
-            "held": [lock.as_json() for lock in held],
-            "lines": [lock.describe() for lock in held],
-            "sampled_every_seconds": sampler.interval,
-            "samples": len(sampler.samples),
-            "incomplete": sampler.error,
-            "note": NO_LOAD,
-        }
     outcome = (record or {}).get("outcome") or ("Succeeded" if report.status == "SUCCEEDED" else "Failed")
     return RehearsalResult(
         report=report,
         outcome=outcome,
         record=record,
-        phases=tracker.phase_seconds(),
+        phases=progress.tracker.phase_seconds(),
         migrator_seconds=timed.seconds,
         migration_command=shlex.join(plan.argv),
         migration_chosen=plan.how,
         tool=plan.project.tool if plan.project else None,
         database=secret.dbname,
         wall_seconds=time.monotonic() - started,
-        first_state_seconds=first_state[0] if first_state else None,
+        first_state_seconds=progress.first_state,
         base=base,
         drift=drift,
         database_kept=keep_database,
-        lines=tracker.lines,
+        lines=progress.tracker.lines,
         lint=lint_report,
-        locks=locks,
+        locks=_locks(sampler, plan),
     )
 
 

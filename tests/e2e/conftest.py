@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from tests.conftest import server_url
+from tests.support.postgres import server_url
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
-from tests.conftest import server_url
+from tests.support.postgres import server_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ import pytest
 
 from ecs_migrate_deploy.prisma_runner import deploy
 from ecs_migrate_deploy.real_prisma import prisma_binary
-from tests.conftest import server_url
 from tests.e2e.rehearsal import ROOT, live_view, original_database, query, rehearse
+from tests.support.postgres import server_url
 
 EXAMPLES = ROOT / "examples"
 

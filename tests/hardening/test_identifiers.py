@@ -29,7 +29,7 @@ from tests.hardening.aws_patterns import (
     TAG_VALUE,
     matches,
 )
-from tests.workflow.conftest import Pipeline, PipelineFactory
+from tests.support.pipeline import Pipeline, PipelineFactory
 
 # Step Functions execution names: 1-80 characters, no whitespace, brackets, wildcards or `"#%\^|~`$&,;:/`.
 SFN_NAME_CHARACTERS = st.characters(

@@ -24,7 +24,7 @@ import pytest
 from deploy_pipeline.observability import logger
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.workflow.conftest import DB_PASSWORD, Pipeline, PipelineFactory
+from tests.support.pipeline import DB_PASSWORD, Pipeline, PipelineFactory
 
 FAILED_PRISMA_ROW = (
     'CREATE TABLE "_prisma_migrations" (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, '

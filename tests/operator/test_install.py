@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.operator.conftest import CALLER, CI, OPERATOR_MARKS, ROOT, StackFactory
+from tests.support.operator_stack import CALLER, CI, OPERATOR_MARKS, ROOT, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

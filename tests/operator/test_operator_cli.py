@@ -7,7 +7,7 @@ from importlib.metadata import version
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
+from tests.support.operator_stack import OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

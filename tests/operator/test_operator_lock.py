@@ -10,7 +10,7 @@ from typing import Any
 from deploy_pipeline.aws.table import lock_key, try_acquire_locks
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import OPERATOR_MARKS, StackFactory
+from tests.support.operator_stack import OPERATOR_MARKS, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

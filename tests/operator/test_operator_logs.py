@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import OPERATOR_MARKS, StackFactory
+from tests.support.operator_stack import OPERATOR_MARKS, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import CALLER, OPERATOR_MARKS, STACK_NAME, OperatorStack, StackFactory
+from tests.support.operator_stack import CALLER, OPERATOR_MARKS, STACK_NAME, OperatorStack, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

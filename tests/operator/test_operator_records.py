@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import OPERATOR_MARKS, OperatorStack, StackFactory
+from tests.support.operator_stack import OPERATOR_MARKS, OperatorStack, StackFactory
 
 pytestmark = OPERATOR_MARKS
 ALICE = "arn:aws:iam::123456789012:user/alice"

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import CALLER, OPERATOR_MARKS, StackFactory
+from tests.support.operator_stack import CALLER, OPERATOR_MARKS, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

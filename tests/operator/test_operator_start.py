@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import CALLER, OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
+from tests.support.operator_stack import CALLER, OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import CALLER, CI, OPERATOR_MARKS, OperatorStack, StackFactory
+from tests.support.operator_stack import CALLER, CI, OPERATOR_MARKS, OperatorStack, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

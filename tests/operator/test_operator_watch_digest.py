@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.operator.conftest import CI, OPERATOR_MARKS, OperatorStack, Running, StackFactory
+from tests.support.operator_stack import CI, OPERATOR_MARKS, OperatorStack, Running, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

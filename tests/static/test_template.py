@@ -39,7 +39,7 @@ from tests.iam_policies import (
 
 # Logical id -> Handler: the module paths are part of the contract with functions/.
 EXPECTED_HANDLERS = {
-    "ResolveFunction": "deploy_pipeline.handlers.resolve.handler",
+    "ResolveFunction": "deploy_pipeline.handlers.resolve.resolve",
     "AcquireLockFunction": "deploy_pipeline.handlers.lock.acquire",
     "ReleaseLockFunction": "deploy_pipeline.handlers.lock.release",
     "StartSnapshotFunction": "deploy_pipeline.handlers.snapshot.start",
@@ -52,9 +52,9 @@ EXPECTED_HANDLERS = {
     "CheckRolloutFunction": "deploy_pipeline.handlers.rollout.check",
     "StartRollbackFunction": "deploy_pipeline.handlers.rollback.start",
     "CheckRollbackFunction": "deploy_pipeline.handlers.rollback.check",
-    "RecordFunction": "deploy_pipeline.handlers.record.handler",
-    "AwaitEventFunction": "deploy_pipeline.handlers.wakeup.await_event",
-    "NoticeFunction": "deploy_pipeline.handlers.wakeup.notice",
+    "RecordOutcomeFunction": "deploy_pipeline.handlers.record.record_outcome",
+    "AwaitEventFunction": "deploy_pipeline.handlers.wakeups.await_event",
+    "NoticeFunction": "deploy_pipeline.handlers.wakeups.notice",
 }
 VPC_FUNCTIONS = {"CaptureBaselineFunction", "VerifyFunction"}
 

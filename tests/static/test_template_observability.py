@@ -78,7 +78,7 @@ def test_cloudwatch_may_publish_to_the_encrypted_outcome_topic() -> None:
         "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ecs-migrate-deploy-*"
     )
     # and the Record function, which publishes the outcome message, may use the key
-    statements = statements_of(functions()["RecordFunction"]["Policies"])
+    statements = statements_of(functions()["RecordOutcomeFunction"]["Policies"])
     (kms,) = [s for s in statements if any(str(a).startswith("kms:") for a in as_list(s["Action"]))]
     assert (set(kms["Action"]), kms["Resource"]) == ({"kms:GenerateDataKey", "kms:Decrypt"}, key_id)
 

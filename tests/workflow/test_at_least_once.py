@@ -21,7 +21,7 @@ from moto.rds.exceptions import SnapshotQuotaExceededFault
 
 from ecs_migrate_deploy.emulation.documented_behaviour import DatabaseBackingUp
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.workflow.conftest import Pipeline, PipelineFactory
+from tests.support.pipeline import Pipeline, PipelineFactory
 
 PIPELINE = ["Resolve", "AcquireLock"]
 SNAPSHOT = ["StartSnapshot", "CheckSnapshot"]

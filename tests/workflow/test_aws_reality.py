@@ -14,7 +14,7 @@ from typing import Any
 
 from ecs_migrate_deploy.emulation.documented_behaviour import DatabaseBackingUp, LogsEmptyFirstPage
 from ecs_migrate_deploy.emulation.moto_seams import Seam, TaskOutcome, _Patches
-from tests.workflow.conftest import Pipeline, PipelineFactory
+from tests.support.pipeline import Pipeline, PipelineFactory
 
 NEW = {"image_tag": "v1.1.0"}
 LAMBDA_ATTEMPTS = 7  # the ASL's Retry on Lambda.Unknown / States.Timeout: 1 + MaxAttempts 6

@@ -8,7 +8,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from tests.workflow.conftest import DB_PASSWORD, EXAMPLES, PipelineFactory
+from tests.support.pipeline import DB_PASSWORD, EXAMPLES, PipelineFactory
 
 
 def test_ecr_push_snapshots_migrates_verifies_and_deploys(make_pipeline: PipelineFactory) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ecs_migrate_deploy.emulation.aws_events import EventDelivery
 from ecs_migrate_deploy.emulation.engine import ExecutionReport
-from tests.workflow.conftest import Pipeline, PipelineFactory
+from tests.support.pipeline import Pipeline, PipelineFactory
 
 WAITS = ("WaitForSnapshot", "WaitForMigration", "WaitForRollout")
 
@@ -112,7 +112,7 @@ def test_an_event_that_came_before_its_wait_ends_the_wait_at_once(make_pipeline:
 
     from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
 
-    await_event = resolve_handler("deploy_pipeline.handlers.wakeup.await_event")
+    await_event = resolve_handler("deploy_pipeline.handlers.wakeups.await_event")
 
     def notice_first(event: dict[str, Any], context: Any) -> Any:
         if event["wait_for"] == "migration":  # NoticeFunction's work for that event, just before

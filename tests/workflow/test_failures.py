@@ -15,7 +15,7 @@ from deploy_pipeline.errors import TransientAwsError
 from moto.rds.exceptions import SnapshotQuotaExceededFault
 
 from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
-from tests.workflow.conftest import DB_PASSWORD, Pipeline, PipelineFactory
+from tests.support.pipeline import DB_PASSWORD, Pipeline, PipelineFactory
 
 
 def task_definitions(pipeline: Pipeline) -> dict[str, str]:

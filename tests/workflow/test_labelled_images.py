@@ -8,10 +8,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from deploy_pipeline.logic.migration_labels import LINT_SUMMARY_LABEL
+from deploy_pipeline.models.migration_labels import LINT_SUMMARY_LABEL
 
 from ecs_migrate_deploy.image_labels import labels_for, with_lint_summary
-from tests.workflow.conftest import EXAMPLES, Pipeline, PipelineFactory
+from tests.support.pipeline import EXAMPLES, Pipeline, PipelineFactory
 
 NEW = {"image_tag": "v1.1.0"}
 NEWEST = "20250310083000_order_status"

@@ -13,7 +13,7 @@ from typing import Any
 
 from ecs_migrate_deploy.emulation.documented_limits import TransactionConflicts
 from ecs_migrate_deploy.emulation.engine import ExecutionReport
-from tests.workflow.conftest import Pipeline, PipelineFactory
+from tests.support.pipeline import Pipeline, PipelineFactory
 
 PATIENT = {"LockWaitSeconds": "86400"}  # concurrent executions share one emulated clock
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from deploy_pipeline.aws import table
 
-from tests.workflow.conftest import PipelineFactory
+from tests.support.pipeline import PipelineFactory
 
 DEV_TABLE = "acme-dev-deployments"
 

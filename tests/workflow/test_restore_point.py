@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.workflow.conftest import PipelineFactory
+from tests.support.pipeline import PipelineFactory
 
 POINT_IN_TIME = {"RestorePoint": "point-in-time"}
 

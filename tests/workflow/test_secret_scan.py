@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workflow.conftest import DB_PASSWORD, PipelineFactory, assert_no_secret_emitted
+from tests.support.pipeline import DB_PASSWORD, PipelineFactory, assert_no_secret_emitted
 
 
 def test_scan_finds_a_password_written_to_the_table(make_pipeline: PipelineFactory) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.workflow.conftest import Pipeline, PipelineFactory
+from tests.support.pipeline import Pipeline, PipelineFactory
 
 NEW = {"image_tag": "v1.1.0"}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from deploy_pipeline.aws.stop_requests import StopRequest, request_stop
 
-from tests.workflow.conftest import Pipeline, PipelineFactory
+from tests.support.pipeline import Pipeline, PipelineFactory
 from tests.workflow.test_failures import assert_recorded
 
 REQUEST = StopRequest(

@@ -3,7 +3,7 @@ stack's own rule and the real ASL; a second delivery of the same push changes no
 
 from __future__ import annotations
 
-from tests.workflow.conftest import PipelineFactory
+from tests.support.pipeline import PipelineFactory
 
 
 def test_a_stack_on_latest_deploys_latest_pushes_only_and_a_repeated_push_is_a_no_op(

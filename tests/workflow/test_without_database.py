@@ -4,7 +4,7 @@ reads, snapshots, migrates or restores a database; every call is one its role gr
 
 from __future__ import annotations
 
-from tests.workflow.conftest import Pipeline, PipelineFactory
+from tests.support.pipeline import Pipeline, PipelineFactory
 
 DATABASE_STATES = {"StartSnapshot", "CheckSnapshot", "CaptureBaseline", "StartMigration", "CheckMigration", "Verify"}
 

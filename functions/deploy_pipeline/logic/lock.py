@@ -18,7 +18,7 @@ from deploy_pipeline.settings import Settings
 # Waiting for another deployment's lock: the adaptive wait of every phase, but capped lower, since a
 # lock frees at an unknown moment. At LockWaitSeconds' maximum (86,400 s) this is ~960 rounds of
 # ~9 history events, well inside the 25,000-event history of one execution with every other phase
-# at its own maximum (tests/unit/pipeline/test_history_budget.py adds it up).
+# at its own maximum (tests/unit/lambda_logic/test_history_budget.py adds it up).
 LOCK_MAX_WAIT_SECONDS = 90
 RELEASE_STOP_REASON = "ecs-migrate-deploy: the deployment ended while its migration task was running"
 

@@ -209,7 +209,7 @@ def warnings_of(state: RecordInput) -> list[str]:
 def _verify_check(state: RecordInput, name: str) -> str:
     """How Verify's check `name` ended: "passed" / "failed" / "warning", or "not-run" when Verify
     did not run it. A failed Verify leaves no result in the state, only its error, which names each
-    failed check as "<name>: <detail>" (logic.verification)."""
+    failed check as "<name>: <detail>" (logic.verify)."""
     if state.verification is not None:
         check = next((c for c in state.verification.checks if c.name == name), None)
         if check is None:

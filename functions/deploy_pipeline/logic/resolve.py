@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from deploy_pipeline.aws import ecr, ecs, rds, table
 from deploy_pipeline.errors import ConfigurationError, InvalidInput, NotPromoted
-from deploy_pipeline.logic import migration_labels
 from deploy_pipeline.logic.identifiers import safe_deployment_id
+from deploy_pipeline.models import migration_labels
 from deploy_pipeline.models.inputs import EcrPushEvent, ManualInput, ManualOptions, is_ecr_event
 from deploy_pipeline.models.state import (
     DatabaseTarget,

@@ -70,7 +70,7 @@ class MigrationExpectation(_Model):
     unreadable, a rollback). `checksums`: the image carries a valid checksums label; Verify reads it
     again by digest rather than carrying it through the state (it grows with the migrations), and
     compares it with the applied migrations. `checksums_reason`: why not. The labels' keys and format
-    are in logic/migration_labels.py.
+    are in models/migration_labels.py.
     """
 
     expected_migration: MigrationName | None = None
@@ -103,7 +103,7 @@ class DeploymentPlan(_Model):
     noop_reason: str | None = None
     expectation: MigrationExpectation = Field(default_factory=MigrationExpectation)
     lint_summary: str | None = Field(
-        default=None, description="The image's lint-summary label (logic/migration_labels.py): advisory, recorded."
+        default=None, description="The image's lint-summary label (models/migration_labels.py): advisory, recorded."
     )
 
     def migrated_database(self) -> DatabaseTarget:

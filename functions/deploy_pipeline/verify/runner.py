@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import psycopg2.extensions
 
 from deploy_pipeline.errors import ConfigurationError
-from deploy_pipeline.logic.migration_labels import LabelChecksums
+from deploy_pipeline.models.migration_labels import LabelChecksums
 from deploy_pipeline.models.state import (
     EXPECTED_MIGRATION_CHECK,
     MIGRATION_CHECKSUMS_CHECK,

@@ -13,7 +13,7 @@ import pytest
 
 from ecs_migrate_deploy.prisma_runner import deploy
 from ecs_migrate_deploy.real_prisma import prisma_binary, prisma_environment, prisma_project
-from tests.conftest import ScratchDatabase, scratch_database_named
+from tests.support.postgres import ScratchDatabase, scratch_database_named
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 

@@ -12,8 +12,8 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from tests.conftest import ScratchDatabase
 from tests.integration.verify.scratch_db import RecordingConnection, VerifyDb
+from tests.support.postgres import ScratchDatabase
 
 HERE = Path(__file__).parent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg2.extensions
 import pytest
-from deploy_pipeline.logic.migration_labels import MIGRATION_CHECKSUMS_LABEL, LabelChecksums, parse_checksums
+from deploy_pipeline.models.migration_labels import MIGRATION_CHECKSUMS_LABEL, LabelChecksums, parse_checksums
 from deploy_pipeline.verify import run_verification
 
 from ecs_migrate_deploy.image_labels import labels_for

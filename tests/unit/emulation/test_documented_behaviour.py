@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from ecs_migrate_deploy.emulation import Emulator
 from ecs_migrate_deploy.emulation.documented_behaviour import DatabaseBackingUp, LogsEmptyFirstPage
-from tests.unit.emulation.conftest import small_spec
+from tests.support.emulation import small_spec
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from deploy_pipeline.aws import ecr as pipeline_ecr
 
 from ecs_migrate_deploy.emulation import Emulator
 from ecs_migrate_deploy.emulation.documented_behaviour import EcrBlobDownloads
-from tests.unit.emulation.conftest import small_spec
+from tests.support.emulation import small_spec
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from ecs_migrate_deploy.emulation import Emulator, TaskOutcome
 from ecs_migrate_deploy.emulation.moto_seams import CIRCUIT_BREAKER_REASON, RolloutState
-from tests.unit.emulation.conftest import small_spec
+from tests.support.emulation import small_spec
 
 
 class ScriptedRunner:

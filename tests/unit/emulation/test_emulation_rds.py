@@ -9,7 +9,7 @@ from moto.rds.exceptions import SnapshotQuotaExceededFault
 
 from ecs_migrate_deploy.emulation import Emulator
 from ecs_migrate_deploy.emulation.moto_seams import SnapshotKind
-from tests.unit.emulation.conftest import small_spec
+from tests.support.emulation import small_spec
 
 
 def test_without_a_policy_snapshots_are_available_at_once(emulator: Emulator) -> None:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from ecs_migrate_deploy.emulation import Emulator
 from ecs_migrate_deploy.emulation.moto_seams import CIRCUIT_BREAKER_REASON, RolloutState
-from tests.unit.emulation.conftest import small_spec
+from tests.support.emulation import small_spec
 from tests.unit.emulation.test_emulation_ecs import new_revision, primary
 
 

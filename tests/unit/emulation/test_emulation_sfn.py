@@ -11,7 +11,7 @@ import emulation_fake_handlers as fakes
 import pytest
 
 from ecs_migrate_deploy.emulation import Emulator
-from tests.unit.emulation.conftest import small_spec
+from tests.support.emulation import small_spec
 
 
 def test_a_task_runs_its_python_handler_with_a_lambda_context(emulator: Emulator) -> None:

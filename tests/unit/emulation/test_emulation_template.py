@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ecs_migrate_deploy.emulation import Emulator
-from tests.unit.emulation.conftest import TINY_ASL, small_spec
+from tests.support.emulation import TINY_ASL, small_spec
 
 # Short-form tags, as the real template.yaml is written: load_template turns them into long form.
 TEMPLATE = """

@@ -13,7 +13,7 @@ from moto import mock_aws
 from ecs_migrate_deploy.emulation import DbSecret, Emulator, WorldSpec, build_world
 from ecs_migrate_deploy.emulation.engine import MOTO_CONFIG
 from ecs_migrate_deploy.emulation.world import MANIFEST_MEDIA_TYPE
-from tests.unit.emulation.conftest import FUNCTIONS, small_spec
+from tests.support.emulation import FUNCTIONS, small_spec
 
 
 def test_services_run_the_initial_tag_of_the_repository(emulator: Emulator) -> None:

@@ -102,7 +102,7 @@ def test_phase_durations_run_from_each_start_to_the_next() -> None:
 def test_record_emits_deployments_by_outcome_and_phase_durations(
     emulator: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    state = call(resolve.handler, {"input": {"image_tag": "v1.1.0"}, "execution": execution("metrics-1")})
+    state = call(resolve.resolve, {"input": {"image_tag": "v1.1.0"}, "execution": execution("metrics-1")})
     started = datetime.now(UTC) - timedelta(seconds=400)
     state["snapshot"] = {"started_at": started.isoformat(), "snapshot_id": "pre-deploy-metrics-1", "done": True}
     state["migration"] = {
@@ -114,7 +114,7 @@ def test_record_emits_deployments_by_outcome_and_phase_durations(
     state["rollout"] = {"started_at": (started + timedelta(seconds=250)).isoformat(), "services": []}
     capsys.readouterr()
 
-    assert call(record.handler, state)["outcome"] == "Succeeded"
+    assert call(record.record_outcome, state)["outcome"] == "Succeeded"
 
     documents = emf_documents(capsys.readouterr().out)
     by_metric = {
@@ -137,10 +137,10 @@ def test_record_emits_deployments_by_outcome_and_phase_durations(
 
 def test_log_lines_carry_the_execution_name_as_correlation_id(emulator: Emulator, log_lines: io.StringIO) -> None:
     with pytest.raises(Exception, match="invalid manual input"):
-        call(resolve.handler, {"input": {"image_tag": "not a tag"}, "execution": execution("corr-resolve")})
+        call(resolve.resolve, {"input": {"image_tag": "not a tag"}, "execution": execution("corr-resolve")})
     # Record logs when a side effect fails (here: the table is gone); its input has `execution` too.
     emulator.client("dynamodb").delete_table(TableName=emulator.world.table_name)
-    call(record.handler, {"execution": execution("corr-record"), "input": {"image_tag": "v1.1.0"}})
+    call(record.record_outcome, {"execution": execution("corr-record"), "input": {"image_tag": "v1.1.0"}})
 
     lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
     resolve_lines = [line for line in lines if line.get("function_name") and line["message"] == "phase failed"]

@@ -14,16 +14,19 @@ from ecs_migrate_deploy.emulation.engine import Emulator
 from ecs_migrate_deploy.emulation.moto_seams import LambdaContext, TaskOutcome
 from ecs_migrate_deploy.emulation.world import WorldSpec
 
-EXIT_CODES: list[int] = []
 
-
-def runner(task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str) -> TaskOutcome:
-    code = EXIT_CODES.pop(0) if EXIT_CODES else 0
-    return TaskOutcome.exited(code, ["Applying migration `20250101090000_init`", f"exit {code}"])
+@pytest.fixture
+def exit_codes() -> list[int]:
+    """The codes this test's next migration tasks exit with, in order (0 once none is left)."""
+    return []
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
+def emulator(exit_codes: list[int]) -> Iterator[Emulator]:
+    def runner(task_definition: dict[str, Any], overrides: list[dict[str, Any]], started_by: str) -> TaskOutcome:
+        code = exit_codes.pop(0) if exit_codes else 0
+        return TaskOutcome.exited(code, ["Applying migration `20250101090000_init`", f"exit {code}"])
+
     with Emulator(WorldSpec(), task_runner=runner, extra_env={"POWERTOOLS_METRICS_DISABLED": "1"}) as emu:
         yield emu
 
@@ -45,7 +48,7 @@ def execution(name: str = "unit-1") -> dict[str, str]:
 
 
 def resolved(emulator: Emulator, raw: dict[str, Any], name: str = "unit-1") -> dict[str, Any]:
-    return call(resolve.handler, {"input": raw, "execution": execution(name)})
+    return call(resolve.resolve, {"input": raw, "execution": execution(name)})
 
 
 def test_resolve_reads_the_service_and_image_and_changes_nothing(emulator: Emulator) -> None:
@@ -94,10 +97,12 @@ def test_snapshot_start_is_idempotent_and_check_reports_available(emulator: Emul
     assert {"Key": "managed-by", "Value": "ecs-migrate-deploy"} in tags
 
 
-def test_migration_runs_once_from_the_new_image_and_reports_the_exit_code(emulator: Emulator) -> None:
+def test_migration_runs_once_from_the_new_image_and_reports_the_exit_code(
+    emulator: Emulator, exit_codes: list[int]
+) -> None:
     world = emulator.world
     state = resolved(emulator, {"image_tag": "v1.1.0"})
-    EXIT_CODES[:] = [3]
+    exit_codes[:] = [3]
     state["migration"] = call(migration.start, state)
     assert call(migration.start, state)["task_arn"] == state["migration"]["task_arn"]  # idempotent by startedBy
     task = emulator.client("ecs").describe_tasks(cluster=world.cluster_name, tasks=[state["migration"]["task_arn"]])[
@@ -133,7 +138,7 @@ def test_rollout_and_rollback_move_every_service(emulator: Emulator) -> None:
 def test_record_writes_the_record_and_notifies(emulator: Emulator) -> None:
     world = emulator.world
     state = resolved(emulator, {"image_tag": "v1.1.0"})
-    result = call(record.handler, state)
+    result = call(record.record_outcome, state)
     assert result["outcome"] == "Succeeded"
     [note] = world.notifications()
     assert note["Subject"] == "[Succeeded] web, worker v1.1.0"

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from deploy_pipeline.aws import ecr, secrets, table
 from deploy_pipeline.errors import SchemaVerificationFailed
-from deploy_pipeline.logic import migration_labels
 from deploy_pipeline.logic.polling import now
+from deploy_pipeline.models import migration_labels
 from deploy_pipeline.models.state import (
     MIGRATION_CHECKSUMS_CHECK,
     CheckOutcome,

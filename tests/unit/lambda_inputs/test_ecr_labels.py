@@ -11,7 +11,7 @@ from deploy_pipeline.aws import ecr
 
 from ecs_migrate_deploy.emulation import Emulator
 from ecs_migrate_deploy.emulation.world import MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE
-from tests.unit.emulation.conftest import small_spec
+from tests.support.emulation import small_spec
 
 LABELS = {"io.github.ecs-migrate-deploy.expected-migration": "20250310083000_order_status", "com.example.team": "a"}
 

@@ -9,7 +9,7 @@ from typing import Any
 from deploy_pipeline.logic.record import expectation_record, explain, warnings_of
 from deploy_pipeline.models.state import RecordInput
 
-from tests.unit.pipeline.test_record_text import EXECUTION, MIGRATION, PLAN, SNAPSHOT, lambda_error
+from tests.unit.lambda_logic.test_record_text import EXECUTION, MIGRATION, PLAN, SNAPSHOT, lambda_error
 
 NAME = "20250310083000_order_status"
 FROM_LABEL = {"expected_migration": NAME, "source": "label", "checksums": True}

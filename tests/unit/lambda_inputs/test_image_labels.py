@@ -1,5 +1,5 @@
 """The labels a build writes (ecs_migrate_deploy.image_labels) and how the pipeline reads
-them (deploy_pipeline.logic.migration_labels): folder -> labels -> parsed, and what Resolve decides."""
+them (deploy_pipeline.models.migration_labels): folder -> labels -> parsed, and what Resolve decides."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from deploy_pipeline.errors import InvalidImageLabel
-from deploy_pipeline.logic.migration_labels import (
+from deploy_pipeline.models.migration_labels import (
     EXPECTED_MIGRATION_LABEL,
     LINT_SUMMARY_LABEL,
     LINT_SUMMARY_LIMIT,
