@@ -71,7 +71,7 @@ class TimelineRun:
     polling: Polling
     scale: float
     report: Any  # ExecutionReport
-    invocations: list[Any]  # moto_seams.Invocation
+    invocations: list[Any]  # seams.awslambda.Invocation
     migrator_seconds: float
     phases: dict[str, Phase] = field(default_factory=dict)
 
@@ -188,7 +188,7 @@ class _Timeline:
         return dataclasses.replace(outcome, still_running=lambda: not migration.finished(self.now()))
 
     def started(self, phase: str, handler: str) -> Any:
-        from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
+        from ecs_migrate_deploy.emulation.seams.awslambda import resolve_handler
 
         def start(event: dict[str, Any], context: Any) -> Any:
             self.phases[phase].start(self.now())
@@ -198,7 +198,7 @@ class _Timeline:
 
     def checked(self, phase: str, handler: str) -> Any:
         """The phase's check: when it returns done, or fails, the phase's end has been noticed."""
-        from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
+        from ecs_migrate_deploy.emulation.seams.awslambda import resolve_handler
 
         def check(event: dict[str, Any], context: Any) -> Any:
             try:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from ecs_migrate_deploy.migration_project import NoMigrations, Project, declared_prisma_without_install, detect
 from ecs_migrate_deploy.real_prisma import prisma_binary, prisma_environment, prisma_project, scaffolding_noise
 

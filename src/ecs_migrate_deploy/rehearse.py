@@ -30,7 +30,8 @@ from psycopg2 import sql
 
 from ecs_migrate_deploy.base_state import BaseStateError, check_ref, checkout, copy_database, prisma_drift
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
-from ecs_migrate_deploy.emulation.moto_seams import RolloutState, TaskOutcome, TaskRunner
+from ecs_migrate_deploy.emulation.seams.ecs_rollouts import RolloutState
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome, TaskRunner
 from ecs_migrate_deploy.emulation.world import DbSecret, WorldSpec
 from ecs_migrate_deploy.image_labels import NoLabels, labels_for
 from ecs_migrate_deploy.lint import LintError

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ecs_migrate_deploy.emulation.engine import Emulator
-from ecs_migrate_deploy.emulation.moto_seams import Invocation, TaskOutcome
+from ecs_migrate_deploy.emulation.seams.awslambda import Invocation
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from ecs_migrate_deploy.emulation.world import World, WorldSpec
 from ecs_migrate_deploy.image_labels import labels_for
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from deploy_pipeline.observability import logger
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.pipeline import DB_PASSWORD, Pipeline, PipelineFactory
 
 FAILED_PRISMA_ROW = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import Any
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.operator_stack import OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
 
 pytestmark = OPERATOR_MARKS

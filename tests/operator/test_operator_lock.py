@@ -9,7 +9,7 @@ from typing import Any
 
 from deploy_pipeline.aws.table import lock_key, try_acquire_locks
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.operator_stack import OPERATOR_MARKS, StackFactory
 
 pytestmark = OPERATOR_MARKS

@@ -7,7 +7,7 @@ import re
 import threading
 from typing import Any
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.operator_stack import OPERATOR_MARKS, OperatorStack, StackFactory
 
 pytestmark = OPERATOR_MARKS

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.operator_stack import CALLER, OPERATOR_MARKS, REGION, STACK_NAME, StackFactory
 
 pytestmark = OPERATOR_MARKS

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.operator_stack import CALLER, CI, OPERATOR_MARKS, OperatorStack, StackFactory
 
 pytestmark = OPERATOR_MARKS

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.operator_stack import CI, OPERATOR_MARKS, OperatorStack, Running, StackFactory
 
 pytestmark = OPERATOR_MARKS

@@ -13,7 +13,8 @@ import signal
 import threading
 from typing import Any
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome, resolve_handler
+from ecs_migrate_deploy.emulation.seams.awslambda import resolve_handler
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.operator_stack import CI, OPERATOR_MARKS, REGION, STACK_NAME, OperatorStack, Running, StackFactory
 
 pytestmark = OPERATOR_MARKS

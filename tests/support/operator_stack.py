@@ -27,7 +27,9 @@ from typing import Any
 import pytest
 
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
-from ecs_migrate_deploy.emulation.moto_seams import Handler, RolloutPolicy, TaskRunner
+from ecs_migrate_deploy.emulation.seams.awslambda import Handler
+from ecs_migrate_deploy.emulation.seams.ecs_rollouts import RolloutPolicy
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskRunner
 from ecs_migrate_deploy.emulation.world import World, WorldSpec
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 from tests.support.moto_server import MotoServer, post

@@ -12,7 +12,10 @@ from typing import Any
 
 from ecs_migrate_deploy.emulation.aws_events import EventDelivery
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport
-from ecs_migrate_deploy.emulation.moto_seams import RolloutPolicy, Seam, SnapshotPolicy, TaskRunner
+from ecs_migrate_deploy.emulation.seams.base import Seam
+from ecs_migrate_deploy.emulation.seams.ecs_rollouts import RolloutPolicy
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskRunner
+from ecs_migrate_deploy.emulation.seams.rds_snapshots import SnapshotPolicy
 from ecs_migrate_deploy.emulation.world import World, WorldSpec
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
 from tests.iam_policies import function_actions

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ecs_migrate_deploy.emulation.engine import Emulator
-from ecs_migrate_deploy.emulation.moto_seams import LambdaContext
+from ecs_migrate_deploy.emulation.seams.awslambda import LambdaContext
 from ecs_migrate_deploy.sample_events import file_name, sample_spec
 from ecs_migrate_deploy.template import load_template
 

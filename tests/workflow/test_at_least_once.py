@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from moto.rds.exceptions import SnapshotQuotaExceededFault
 
-from ecs_migrate_deploy.emulation.documented_behaviour import DatabaseBackingUp
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.documented_behaviour import DatabaseBackingUp
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.pipeline import Pipeline, PipelineFactory
 
 PIPELINE = ["Resolve", "AcquireLock"]

@@ -3,7 +3,7 @@
 A migration task whose Lambda result is lost (RunTask succeeded, then the invocation timed out), a
 task ECS stops rather than one that ends by itself (Fargate Spot), StopTask that takes time, a log
 read that fails or starts with an empty page, a database in its backup window, a secret RDS manages
-itself. Each behaviour is a seam in `emulation/documented_behaviour.py` or `moto_seams.EcsTasks`
+itself. Each behaviour is a seam in `emulation/seams/documented_behaviour.py` or `seams.ecs_tasks.EcsTasks`
 that quotes the AWS text it follows.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ecs_migrate_deploy.emulation.documented_behaviour import DatabaseBackingUp, LogsEmptyFirstPage
-from ecs_migrate_deploy.emulation.moto_seams import Seam, TaskOutcome, _Patches
+from ecs_migrate_deploy.emulation.seams.base import Seam, _Patches
+from ecs_migrate_deploy.emulation.seams.documented_behaviour import DatabaseBackingUp, LogsEmptyFirstPage
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.pipeline import Pipeline, PipelineFactory
 
 NEW = {"image_tag": "v1.1.0"}

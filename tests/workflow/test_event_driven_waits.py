@@ -110,7 +110,7 @@ def test_an_event_that_came_before_its_wait_ends_the_wait_at_once(make_pipeline:
     from deploy_pipeline.models.state import AwsEvent
     from deploy_pipeline.settings import get_settings
 
-    from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
+    from ecs_migrate_deploy.emulation.seams.awslambda import resolve_handler
 
     await_event = resolve_handler("deploy_pipeline.handlers.wakeups.await_event")
 

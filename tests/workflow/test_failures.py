@@ -14,7 +14,7 @@ import pytest
 from deploy_pipeline.errors import TransientAwsError
 from moto.rds.exceptions import SnapshotQuotaExceededFault
 
-from ecs_migrate_deploy.emulation.moto_seams import TaskOutcome
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from tests.support.pipeline import DB_PASSWORD, Pipeline, PipelineFactory
 
 
@@ -204,7 +204,7 @@ def test_failed_rollback_is_loud_and_names_the_manual_command(make_pipeline: Pip
 # 8 -------------------------------------------------------------------------------------------------
 def flaky(handler_path: str, failures: int, error: type[Exception]) -> Any:
     """A route that fails `failures` times with `error` before it behaves."""
-    from ecs_migrate_deploy.emulation.moto_seams import resolve_handler
+    from ecs_migrate_deploy.emulation.seams.awslambda import resolve_handler
 
     calls = {"n": 0}
 

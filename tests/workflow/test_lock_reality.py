@@ -11,8 +11,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ecs_migrate_deploy.emulation.documented_limits import TransactionConflicts
 from ecs_migrate_deploy.emulation.engine import ExecutionReport
+from ecs_migrate_deploy.emulation.seams.documented_limits import TransactionConflicts
 from tests.support.pipeline import Pipeline, PipelineFactory
 
 PATIENT = {"LockWaitSeconds": "86400"}  # concurrent executions share one emulated clock

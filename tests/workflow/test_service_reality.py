@@ -3,7 +3,7 @@
 ECS's own circuit-breaker rollback, services behind a Classic Load Balancer (no rolloutState),
 CODE_DEPLOY and EXTERNAL deployment controllers, task definitions with members and tags that a
 hand-written copy drops, and StartRollback run twice (its result lost after its UpdateService calls).
-The behaviours come from `moto_seams.EcsRollouts`, which cites the AWS text each one follows.
+The behaviours come from `seams.ecs_rollouts.EcsRollouts`, which cites the AWS text each one follows.
 """
 
 from __future__ import annotations

@@ -1,20 +1,18 @@
 """Local execution of the real state machine: moto for AWS, in-process handlers, chosen outcomes.
 
-`Emulator` (engine) runs executions in a `World` (world) built from a `WorldSpec`; `moto_seams` is
-the only module that reaches into moto's internals. Imported by the workflow tests, the benchmarks
-and the `rehearse` CLI command, never by a Lambda.
+`Emulator` (engine) runs executions in a `World` (world) built from a `WorldSpec`; the `seams`
+package (one module per AWS service) is the only place that patches moto's internals, and
+`aws_events` emits AWS's state-change events. Imported by the workflow tests, the benchmarks and the
+`rehearse` CLI command, never by a Lambda.
 """
 
 from ecs_migrate_deploy.emulation.engine import Emulator, ExecutionReport, StateVisit
-from ecs_migrate_deploy.emulation.moto_seams import (
-    LambdaContext,
-    MotoSeams,
-    RecordedSleep,
-    RolloutPolicy,
-    SnapshotPolicy,
-    TaskOutcome,
-    TaskRunner,
-)
+from ecs_migrate_deploy.emulation.seams import MotoSeams
+from ecs_migrate_deploy.emulation.seams.awslambda import LambdaContext
+from ecs_migrate_deploy.emulation.seams.ecs_rollouts import RolloutPolicy
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome, TaskRunner
+from ecs_migrate_deploy.emulation.seams.rds_snapshots import SnapshotPolicy
+from ecs_migrate_deploy.emulation.seams.waits import RecordedSleep
 from ecs_migrate_deploy.emulation.world import DbSecret, World, WorldSpec, build_world
 
 __all__ = [

@@ -15,27 +15,19 @@ Functions interpreter waits for a task token in real time. Here:
   (matched by moto's EventBridge pattern matcher), or dropped, or delivered more than once: AWS
   service events are "best effort" (EventBridge User Guide, "Event delivery from AWS services") and
   targets are invoked at least once.
-- `EventDrivenWaits` replaces the interpreter's real-time wait for a task token
-  (`StateTaskServiceCallback._wait_for_task_token_timeout`) with ticks of the emulated clock: each
-  tick moves the pipeline's clock on by `tick_seconds` (recorded like a skipped Wait), lets the
-  event source act, and ends the wait as soon as SendTaskSuccess has reached its token; after the
-  state's TimeoutSecondsPath, the wait times out as on AWS. The real time a tick takes is left out
-  of the emulated clock (`real_seconds_in_ticks`).
+- The seam `seams.waits.EventDrivenWaits` replaces the interpreter's real-time wait for a task
+  token with ticks of the emulated clock, each of which calls `AwsEventSource.tick`.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from ecs_migrate_deploy.emulation.moto_seams import RecordedSleep, Seam, SleepRecorder, _context_of, _Patches
 
 if TYPE_CHECKING:
     from ecs_migrate_deploy.emulation.world import World
@@ -254,51 +246,3 @@ class AwsEventSource:
             self.emitted.append((now, event))
             self._pending.append((now, event))
             self._deliver_due()
-
-
-class EventDrivenWaits(Seam):
-    """A task-token wait in emulated time: ticks of the clock until woken or timed out (module doc)."""
-
-    def __init__(self, recorder: SleepRecorder, delivery: EventDelivery | None = None) -> None:
-        super().__init__()
-        self.recorder = recorder
-        self.delivery = delivery or EventDelivery()
-        self.source: AwsEventSource | None = None
-        # Real time spent looking and delivering inside ticks: the emulated clock leaves it out, so a
-        # tick lasts exactly `tick_seconds` however long the emulation takes to act.
-        self.real_seconds_in_ticks = 0.0
-
-    def attach(self, world: World, clock: Callable[[], datetime]) -> AwsEventSource:
-        """Start emitting the world's events (once it is built)."""
-        self.source = AwsEventSource(world, self.delivery, clock)
-        return self.source
-
-    def _apply(self, patches: _Patches) -> None:
-        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
-            StateTaskServiceCallback,
-        )
-
-        seam = self
-        original = StateTaskServiceCallback._wait_for_task_token_timeout
-
-        def wait(service: Any, timeout_seconds: int, callback_endpoint: Any) -> Any:
-            if seam.source is None or not seam.recorder.skip_waits:
-                return original(service, timeout_seconds, callback_endpoint)
-            # The caller, `_eval_wait_for_task_token`, holds the Environment (state and execution names).
-            env = sys._getframe(1).f_locals.get("env")
-            state, execution = _context_of(env)
-            waited = 0.0
-            # A stopped execution (StopExecution, or the emulator's teardown) stops waiting at once.
-            while waited < timeout_seconds and (env is None or env.is_running()):
-                outcome = callback_endpoint.get_outcome()
-                if outcome is not None:
-                    return outcome
-                step = min(seam.delivery.tick_seconds, timeout_seconds - waited)
-                seam.recorder._record(RecordedSleep("event", state, step, execution, True))
-                waited += step
-                began = time.perf_counter()
-                seam.source.tick()
-                seam.real_seconds_in_ticks += time.perf_counter() - began
-            return callback_endpoint.get_outcome()
-
-        patches.set(StateTaskServiceCallback, "_wait_for_task_token_timeout", wait)

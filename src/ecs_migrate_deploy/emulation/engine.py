@@ -19,16 +19,14 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from ecs_migrate_deploy.emulation.documented_behaviour import RdsEndpoint
-from ecs_migrate_deploy.emulation.moto_seams import (
-    Handler,
-    MotoSeams,
-    RecordedSleep,
-    RolloutPolicy,
-    Seam,
-    SnapshotPolicy,
-    TaskRunner,
-)
+from ecs_migrate_deploy.emulation.seams import MotoSeams
+from ecs_migrate_deploy.emulation.seams.awslambda import Handler
+from ecs_migrate_deploy.emulation.seams.base import Seam
+from ecs_migrate_deploy.emulation.seams.documented_behaviour import RdsEndpoint
+from ecs_migrate_deploy.emulation.seams.ecs_rollouts import RolloutPolicy
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskRunner
+from ecs_migrate_deploy.emulation.seams.rds_snapshots import SnapshotPolicy
+from ecs_migrate_deploy.emulation.seams.waits import RecordedSleep
 from ecs_migrate_deploy.emulation.world import World, WorldSpec, aws_client, build_world
 
 if TYPE_CHECKING:
@@ -439,7 +437,7 @@ def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
 def reset_pipeline_caches() -> None:
     """Forget what a Lambda container keeps between invocations: cached settings and boto3 clients
     (they captured env and endpoints). Each world gets new containers. (The Powertools metrics
-    buffer is emptied after every invocation instead: moto_seams._drop_unflushed_metrics.)"""
+    buffer is emptied after every invocation instead: seams.awslambda._drop_unflushed_metrics.)"""
     with contextlib.suppress(ImportError):
         from deploy_pipeline.settings import get_settings
 

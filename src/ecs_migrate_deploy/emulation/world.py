@@ -8,7 +8,7 @@ DefinitionSubstitutions, the Lambda environment from `Globals`) is computed here
 moto's CloudFormation does not apply DefinitionSubstitutions.
 
 Must be called inside an active `mock_aws` (see `engine.Emulator`). The only moto internals it
-touches go through `moto_seams` (settling the services' initial deployments).
+touches go through `seams.ecs_rollouts` (settling the services' initial deployments).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any, Literal
 import boto3
 
 from ecs_migrate_deploy import template as cfn
-from ecs_migrate_deploy.emulation import moto_seams
+from ecs_migrate_deploy.emulation.seams.ecs_rollouts import set_system_tags, settle_services
 from ecs_migrate_deploy.template_values import (
     WorldValues,
     compute_environment,
@@ -150,7 +150,7 @@ class WorldSpec:
     functions: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
     lambda_runtime: str = "python3.12"
-    # What real services have and the defaults do not; moto_seams.EcsServiceReality keeps them:
+    # What real services have and the defaults do not; seams.ecs_rollouts.EcsRollouts keeps them:
     circuit_breaker_rollback: bool = False  # ECS rolls a FAILED deployment back by itself
     classic_load_balancer: bool = False  # deployments carry no rolloutState
     deployment_controller: Literal["ECS", "CODE_DEPLOY", "EXTERNAL"] = "ECS"
@@ -741,11 +741,11 @@ def _services(
             **spec.task_definition_fields,
         )["taskDefinition"]["taskDefinitionArn"]
         if system_tags:
-            moto_seams.set_system_tags(spec.account, spec.region, task_definition_arns[service], system_tags)
+            set_system_tags(spec.account, spec.region, task_definition_arns[service], system_tags)
         service_arns[service] = ecs.create_service(**_service_request(spec, service, task_definition_arns, network))[
             "service"
         ]["serviceArn"]
-    moto_seams.settle_services(spec.account, spec.region, spec.cluster, list(spec.services))
+    settle_services(spec.account, spec.region, spec.cluster, list(spec.services))
     return str(cluster_arn), task_definition_arns, service_arns
 
 

@@ -1,4 +1,4 @@
-"""The seams in `emulation/documented_behaviour.py` behave as the AWS text each one quotes."""
+"""The seams in `emulation/seams/documented_behaviour.py` behave as the AWS text each one quotes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecs_migrate_deploy.emulation import Emulator
-from ecs_migrate_deploy.emulation.documented_behaviour import DatabaseBackingUp, LogsEmptyFirstPage
+from ecs_migrate_deploy.emulation.seams.documented_behaviour import DatabaseBackingUp, LogsEmptyFirstPage
 from tests.support.emulation import small_spec
 
 

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from deploy_pipeline.aws import ecr as pipeline_ecr
 
 from ecs_migrate_deploy.emulation import Emulator
-from ecs_migrate_deploy.emulation.documented_behaviour import EcrBlobDownloads
+from ecs_migrate_deploy.emulation.seams.documented_behaviour import EcrBlobDownloads
 from tests.support.emulation import small_spec
 
 

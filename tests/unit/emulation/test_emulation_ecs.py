@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ecs_migrate_deploy.emulation import Emulator, TaskOutcome
-from ecs_migrate_deploy.emulation.moto_seams import CIRCUIT_BREAKER_REASON, RolloutState
+from ecs_migrate_deploy.emulation.seams.ecs_rollouts import CIRCUIT_BREAKER_REASON, RolloutState
 from tests.support.emulation import small_spec
 
 

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from moto.rds.exceptions import SnapshotQuotaExceededFault
 
 from ecs_migrate_deploy.emulation import Emulator
-from ecs_migrate_deploy.emulation.moto_seams import SnapshotKind
+from ecs_migrate_deploy.emulation.seams.rds_snapshots import SnapshotKind
 from tests.support.emulation import small_spec
 
 

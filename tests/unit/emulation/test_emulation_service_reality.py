@@ -1,6 +1,6 @@
 """ECS service variants real accounts have, as DescribeServices / DescribeTaskDefinition show them.
 
-Each follows AWS text cited in `moto_seams.EcsRollouts`: ECS's own circuit-breaker rollback, no
+Each follows AWS text cited in `seams.ecs_rollouts.EcsRollouts`: ECS's own circuit-breaker rollback, no
 rolloutState behind a Classic Load Balancer, CODE_DEPLOY / EXTERNAL controllers refusing a new task
 definition, task-definition members moto drops, and `aws:` tag keys refused.
 """
@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecs_migrate_deploy.emulation import Emulator
-from ecs_migrate_deploy.emulation.moto_seams import CIRCUIT_BREAKER_REASON, RolloutState
+from ecs_migrate_deploy.emulation.seams.ecs_rollouts import CIRCUIT_BREAKER_REASON, RolloutState
 from tests.support.emulation import small_spec
 from tests.unit.emulation.test_emulation_ecs import new_revision, primary
 

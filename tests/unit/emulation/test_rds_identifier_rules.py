@@ -16,13 +16,13 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ecs_migrate_deploy.emulation.documented_limits import (
+from ecs_migrate_deploy.emulation.seams import MotoSeams
+from ecs_migrate_deploy.emulation.seams.documented_limits import (
     RDS_IDENTIFIER_PARAMETERS,
     RdsClusterRestoreAsDocumented,
     RdsIdentifierRules,
     rds_identifier_limit,
 )
-from ecs_migrate_deploy.emulation.moto_seams import MotoSeams
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from deploy_pipeline.logic.record import phase_seconds
 from deploy_pipeline.models.state import RecordInput
 
 from ecs_migrate_deploy.emulation.engine import Emulator
-from ecs_migrate_deploy.emulation.moto_seams import LambdaContext
+from ecs_migrate_deploy.emulation.seams.awslambda import LambdaContext
 from ecs_migrate_deploy.emulation.world import WorldSpec
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

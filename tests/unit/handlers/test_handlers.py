@@ -11,7 +11,8 @@ import pytest
 from deploy_pipeline.handlers import lock, migration, record, resolve, rollback, rollout, snapshot
 
 from ecs_migrate_deploy.emulation.engine import Emulator
-from ecs_migrate_deploy.emulation.moto_seams import LambdaContext, TaskOutcome
+from ecs_migrate_deploy.emulation.seams.awslambda import LambdaContext
+from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskOutcome
 from ecs_migrate_deploy.emulation.world import WorldSpec
 
 

@@ -21,7 +21,7 @@ from deploy_pipeline.logic.snapshot import snapshot_id
 from deploy_pipeline.models.state import DatabaseTarget
 
 from ecs_migrate_deploy.emulation import Emulator
-from ecs_migrate_deploy.emulation.documented_limits import rds_identifier_limit, rds_identifier_problem
+from ecs_migrate_deploy.emulation.seams.documented_limits import rds_identifier_limit, rds_identifier_problem
 from tests.support.emulation import small_spec
 
 CLUSTER_SNAPSHOT_LIMIT = rds_identifier_limit("CreateDBClusterSnapshot", "DBClusterSnapshotIdentifier")

@@ -18,7 +18,7 @@ from deploy_pipeline.logic.identifiers import restored_identifier
 from deploy_pipeline.models.state import DatabaseTarget
 
 from ecs_migrate_deploy.emulation import Emulator
-from ecs_migrate_deploy.emulation.moto_seams import Seam, _Patches
+from ecs_migrate_deploy.emulation.seams.base import Seam, _Patches
 from tests.support.emulation import small_spec
 
 DEPLOYMENT_ID = "3f0c8e5e-2a4b-4c1d-9e7f-0123456789ab-9d2c1f7e-5b6a-4f3e-8d2c-abcdef012345"

@@ -14,8 +14,8 @@ import pytest
 from deploy_pipeline.aws import notify
 from moto import mock_aws
 
-from ecs_migrate_deploy.emulation.documented_limits import SnsSubjectRules
 from ecs_migrate_deploy.emulation.engine import reset_pipeline_caches
+from ecs_migrate_deploy.emulation.seams.documented_limits import SnsSubjectRules
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Seams for DynamoDB, SNS and RDS: where moto is more lenient than AWS documents, or never fails the way AWS can.
 
-Same rules as `moto_seams` (each patch names the moto method it replaces, pinned to
-`moto_seams.MOTO_VERSION`, reversible); kept apart because they make moto refuse, or fail, as AWS
-documents (the stack's table and topic, RDS identifiers and restores), where `moto_seams` makes it act.
+Same rules as every seam (`seams.base`: each patch names the moto method it replaces, pinned to
+`base.MOTO_VERSION`, reversible); kept apart because they make moto refuse, or fail, as AWS
+documents (the stack's table and topic, RDS identifiers and restores), where the service seams
+(`awslambda`, `ecs_tasks`, `ecs_rollouts`, `rds_snapshots`, `waits`) make it act.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 import threading
 from typing import Any
 
-from ecs_migrate_deploy.emulation.moto_seams import Seam, _Patches
+from ecs_migrate_deploy.emulation.seams.base import Seam, _Patches
 
 
 class SnsSubjectRules(Seam):

@@ -1,8 +1,8 @@
 """Seams for AWS behaviours moto does not have: idempotent RunTask, empty log pages, a busy database,
 the database's endpoint, ECR's blob downloads.
 
-Same rules as `moto_seams` (each patch names the moto method it replaces, pinned to
-`moto_seams.MOTO_VERSION`, reversible), and each follows the AWS document quoted in its docstring,
+Same rules as every seam (`seams.base`: each patch names the moto method it replaces, pinned to
+`base.MOTO_VERSION`, reversible), and each follows the AWS document quoted in its docstring,
 not what the pipeline happens to expect. `RunTaskIdempotency`, `RdsEndpoint` and `EcrBlobDownloads` are
 always installed (the Emulator adds them); the others are world variants a test asks for.
 """
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
-from ecs_migrate_deploy.emulation.moto_seams import Seam, _Patches
+from ecs_migrate_deploy.emulation.seams.base import Seam, _Patches
 
 
 class RunTaskIdempotency(Seam):
