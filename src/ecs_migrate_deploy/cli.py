@@ -262,6 +262,7 @@ ExecutionArg = Annotated[
 ]
 Latest = Annotated[bool, typer.Option("--latest", help="The newest execution instead of a named one.")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+OnlyService = Annotated[str | None, typer.Option(help="Only this service.", show_default=False)]
 JsonObject = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout (with --watch: the live view on stderr).")
 ]
@@ -557,7 +558,7 @@ def _execution_of_digest(
 @stack_location
 def status(
     location: StackLocation,
-    service: Annotated[str | None, typer.Option(help="Only this service.", show_default=False)] = None,
+    service: OnlyService = None,
     json_output: JsonOutput = False,
 ) -> None:
     """What each service runs (ECS, and the deployment that put it there), drift, and whether a deployment is under way."""
@@ -742,7 +743,7 @@ def _refusals() -> Iterator[None]:
 @stack_location
 def lock_status(
     location: StackLocation,
-    service: Annotated[str | None, typer.Option(help="Only this service.", show_default=False)] = None,
+    service: OnlyService = None,
     json_output: JsonOutput = False,
 ) -> None:
     """Who holds each service's lock (a person, with the reason; or a running execution), or free."""

@@ -25,11 +25,11 @@ from pathlib import Path
 from deploy_pipeline.models.migration_labels import (
     EXPECTED_MIGRATION_LABEL,
     LINT_SUMMARY_LABEL,
-    LINT_SUMMARY_LIMIT,
     MIGRATION_CHECKSUMS_LABEL,
     MalformedLabel,
     encode_checksums,
     parse_expected_migration,
+    summary_line,
 )
 
 from ecs_migrate_deploy.migration_project import NoMigrations, detect
@@ -75,9 +75,7 @@ def with_lint_summary(labels: dict[str, str], folder: Path, base_ref: str | None
         report = lint(folder, base_ref)
     except LintError as exc:
         raise NoLabels(f"--lint: {exc}") from None
-    summary = report.label()
-    cut = summary if len(summary) <= LINT_SUMMARY_LIMIT else summary[: LINT_SUMMARY_LIMIT - 1] + "…"
-    return {**labels, LINT_SUMMARY_LABEL: cut}
+    return {**labels, LINT_SUMMARY_LABEL: summary_line(report.label())}
 
 
 def docker_arguments(labels: dict[str, str]) -> str:

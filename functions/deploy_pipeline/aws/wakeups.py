@@ -18,9 +18,9 @@ import json
 
 from deploy_pipeline.aws import clients
 
-# SendTaskSuccess's errors for a wait that has already ended (timed out, woken, or its execution
+# SendTaskSuccess's and SendTaskFailure's errors for a wait that has already ended (timed out, woken, or its execution
 # finished): StepFunctions API Reference, SendTaskSuccess "Errors".
-_ENDED_WAIT_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+ENDED_WAIT_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
 
 def _key(resource: str) -> dict[str, dict[str, str]]:
@@ -75,7 +75,7 @@ def wake(token: str, resource: str) -> bool:
     try:
         clients.stepfunctions().send_task_success(taskToken=token, output=json.dumps({"woken_by": resource}))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in _ENDED_WAIT_ERRORS:
+        if exc.response.get("Error", {}).get("Code") in ENDED_WAIT_ERRORS:
             return False
         raise
     return True

@@ -6,7 +6,7 @@ from deploy_pipeline.models.state import LockResult, PipelineState, RecordInput
 from deploy_pipeline.settings import get_settings
 
 
-@pipeline_handler(PipelineState, obeys_stop=True)
+@pipeline_handler(PipelineState)
 def acquire(state: PipelineState) -> LockResult:
     return lock.acquire(state, get_settings())
 

@@ -177,12 +177,15 @@ def expectation(labels: Mapping[str, str], unreadable: str | None, manual: str |
 
 
 def lint_summary(labels: Mapping[str, str]) -> str | None:
-    """The lint-summary label on one printable line of at most LINT_SUMMARY_LIMIT characters (it
-    comes from whoever built the image), or None without one."""
+    """The lint-summary label as the record carries it (it comes from whoever built the image), or
+    None without one."""
     value = labels.get(LINT_SUMMARY_LABEL)
-    if not value or not value.strip():
-        return None
-    flat = " ".join("".join(c if c.isprintable() else " " for c in value).split())
+    return summary_line(value) if value and value.strip() else None
+
+
+def summary_line(text: str) -> str:
+    """`text` on one printable line of at most LINT_SUMMARY_LIMIT characters: what the label holds."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return flat if len(flat) <= LINT_SUMMARY_LIMIT else flat[: LINT_SUMMARY_LIMIT - 1] + "…"
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from deploy_pipeline.aws.stop_requests import StopRequest, request_stop
+from deploy_pipeline.aws.wakeups import ENDED_WAIT_ERRORS
 
 from ecs_migrate_deploy.operator import OperatorError
 from ecs_migrate_deploy.operator.executions import execution_arn
@@ -36,8 +37,6 @@ from ecs_migrate_deploy.operator.stack import Operator, caller_arn
 
 # The waits whose phase obeys a stop (AwaitEvent's `wait_for`); a rollback's wait is left alone.
 STOPPABLE_WAITS = frozenset({"snapshot", "migration", "rollout"})
-# SendTaskFailure's errors for a wait that has already ended (Step Functions API Reference).
-_ENDED_WAIT_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _TASK_ENDS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskSubmitFailed", "TaskStartFailed")
 
 
@@ -107,7 +106,7 @@ class WaitEnder:
         try:
             self.sfn.send_task_failure(taskToken=token, error="DeploymentStopped", cause=self.cause[:32768])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in _ENDED_WAIT_ERRORS:
+            if exc.response.get("Error", {}).get("Code") not in ENDED_WAIT_ERRORS:
                 raise
             return
         self.ended.append(wait_for)
