@@ -7,6 +7,7 @@ API call a Lambda made in the emulated account is granted to it: moto does not e
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources as importlib_resources
@@ -80,12 +81,77 @@ def document_statements(document: Mapping[str, Any], conditions: Conditions | No
 
 
 @cache
+def allow_statements(logical_id: str, conditions: Conditions | None = None) -> tuple[dict[str, Any], ...]:
+    """The function's Allow statements: in any stack (Fn::If: either branch), or in the stack whose
+    `conditions` are given."""
+    resource = load_template(TEMPLATE_PATH)["Resources"][logical_id]
+    statements = statements_of((resource.get("Properties") or {}).get("Policies"), conditions)
+    return tuple(s for s in statements if s.get("Effect", "Allow") == "Allow")
+
+
+@cache
 def function_actions(logical_id: str, conditions: Conditions | None = None) -> frozenset[str]:
     """Every action the function's role may perform, on some resource: in any stack (Fn::If: either
     branch), or in the stack whose `conditions` are given."""
-    resource = load_template(TEMPLATE_PATH)["Resources"][logical_id]
     actions = set(SAM_MANAGED_ACTIONS)
-    for statement in statements_of((resource.get("Properties") or {}).get("Policies"), conditions):
-        if statement.get("Effect", "Allow") == "Allow":
-            actions.update(str(a) for a in as_list(statement.get("Action", [])))
+    for statement in allow_statements(logical_id, conditions):
+        actions.update(str(a) for a in as_list(statement.get("Action", [])))
     return frozenset(actions)
+
+
+LEADING_KEYS = "dynamodb:LeadingKeys"
+LEADING_KEY_OPERATORS = frozenset({"ForAllValues:StringLike", "StringEquals", "ForAllValues:StringEquals"})
+"""The condition operators on `dynamodb:LeadingKeys` that `is_granted` evaluates."""
+
+
+def is_granted(logical_id: str, action: str, leading_key: str | None, conditions: Conditions | None = None) -> bool:
+    """Whether the function's role allows `action` on an item whose partition key is `leading_key`
+    (the `dynamodb:LeadingKeys` value the emulator recorded; None when there is none or it is unknown).
+
+    A statement grants it when it lists the action and either has no `dynamodb:LeadingKeys` condition
+    or the key matches one of that condition's values (DynamoDB Developer Guide, "Using IAM policy
+    conditions for fine-grained access control"). A None key is granted only by a statement without
+    such a condition: AWS's ForAllValues would also match a request without the key (an empty set),
+    but a key the emulator could not read is no evidence the request had none. Resources and every
+    other condition key (ecs:cluster, iam:PassedToService, events:source, ...) are not evaluated: a
+    statement conditioned on them counts as granting its actions.
+    """
+    if action in SAM_MANAGED_ACTIONS:
+        return True
+    return any(statement_grants(s, action, leading_key) for s in allow_statements(logical_id, conditions))
+
+
+def statement_grants(statement: Mapping[str, Any], action: str, leading_key: str | None) -> bool:
+    """`is_granted` for one statement."""
+    if action not in {str(a) for a in as_list(statement.get("Action", []))}:
+        return False
+    tests = leading_key_tests(statement)
+    if not tests:
+        return True
+    return leading_key is not None and all(
+        any(leading_key_matches(operator, pattern, leading_key) for pattern in patterns) for operator, patterns in tests
+    )
+
+
+def leading_key_tests(statement: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """(operator, values) of each `dynamodb:LeadingKeys` condition of the statement (IAM: condition
+    key names are case-insensitive); all of them must hold."""
+    tests: list[tuple[str, list[str]]] = []
+    for operator, block in (statement.get("Condition") or {}).items():
+        for key, values in block.items():
+            if key.lower() != LEADING_KEYS.lower():
+                continue
+            assert operator in LEADING_KEY_OPERATORS, f"{operator} on {LEADING_KEYS} is not evaluated: {statement}"
+            patterns = as_list(values)
+            assert all(isinstance(p, str) for p in patterns), f"{LEADING_KEYS} values must be literal: {statement}"
+            tests.append((operator, patterns))
+    return tests
+
+
+def leading_key_matches(operator: str, pattern: str, leading_key: str) -> bool:
+    """StringEquals: exactly, case-sensitively. StringLike: `*` any run of characters, `?` one, every
+    other character itself (`[` included: IAM has no character classes)."""
+    if operator.endswith("StringLike"):
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        return re.fullmatch(regex, leading_key, re.DOTALL) is not None
+    return pattern == leading_key

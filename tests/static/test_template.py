@@ -33,7 +33,10 @@ from tests.iam_policies import (
     branches,
     document_statements,
     function_actions,
+    is_granted,
+    leading_key_matches,
     sam_policy_templates,
+    statement_grants,
     statements_of,
 )
 
@@ -499,3 +502,55 @@ def test_key_policies_name_their_principals() -> None:
             )
         else:
             assert principal == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}, owner
+
+
+# --------------------------------------------------------------------------------------------------
+# IAM: dynamodb:LeadingKeys conditions, as the workflow tests evaluate each call (tests/iam_policies.py)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_leading_keys_conditions_grant_only_the_items_they_name() -> None:
+    """The stop-request reads and the wake-up writes reach their own items only, as the workflow tests
+    check each recorded call (`is_granted`): any other partition, or one the emulator could not read
+    (None), is refused unless an unconditioned statement grants the action."""
+    assert is_granted("CheckSnapshotFunction", "dynamodb:GetItem", "STOP#deploy-1")
+    assert not is_granted("CheckSnapshotFunction", "dynamodb:GetItem", "LOCK#acme/web")
+    assert not is_granted("CheckSnapshotFunction", "dynamodb:GetItem", None)
+    for function in ("AwaitEventFunction", "NoticeFunction"):
+        assert is_granted(function, "dynamodb:UpdateItem", "WAKE#arn:aws:ecs:us-east-1:123456789012:task/acme/1")
+        assert not is_granted(function, "dynamodb:UpdateItem", "LOCK#acme/web"), function
+        assert not is_granted(function, "dynamodb:UpdateItem", "STOP#deploy-1"), function
+        assert not is_granted(function, "dynamodb:UpdateItem", None), function
+    # Statements without the condition: any key, or none known; other services' calls carry none.
+    assert is_granted("AcquireLockFunction", "dynamodb:GetItem", None)
+    assert is_granted("RecordOutcomeFunction", "dynamodb:UpdateItem", "DEPLOYMENTS#acme")
+    assert is_granted("NoticeFunction", "states:SendTaskSuccess", None)
+
+
+@pytest.mark.parametrize(
+    ("operator", "pattern", "key", "matches"),
+    [
+        ("ForAllValues:StringLike", "STOP#*", "STOP#deploy-1", True),
+        ("ForAllValues:StringLike", "STOP#*", "stop#deploy-1", False),  # case-sensitive
+        ("ForAllValues:StringLike", "STOP#*", "XSTOP#deploy-1", False),  # the whole key
+        ("ForAllValues:StringLike", "WAKE#?", "WAKE#a", True),
+        ("ForAllValues:StringLike", "WAKE#?", "WAKE#ab", False),
+        ("ForAllValues:StringLike", "STOP#[ab]", "STOP#a", False),  # no character classes in IAM
+        ("ForAllValues:StringLike", "STOP#[ab]", "STOP#[ab]", True),
+        ("ForAllValues:StringLike", "WAKE#*", "WAKE#two\nlines", True),
+        ("StringEquals", "STOP#*", "STOP#deploy-1", False),
+        ("ForAllValues:StringEquals", "STOP#*", "STOP#*", True),
+    ],
+)
+def test_leading_keys_are_matched_as_iam_matches_strings(operator: str, pattern: str, key: str, matches: bool) -> None:
+    assert leading_key_matches(operator, pattern, key) is matches
+
+
+def test_a_leading_keys_condition_the_check_cannot_evaluate_fails_it() -> None:
+    statement = {
+        "Effect": "Allow",
+        "Action": "dynamodb:GetItem",
+        "Condition": {"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": ["LOCK#*"]}},
+    }
+    with pytest.raises(AssertionError, match="not evaluated"):
+        statement_grants(statement, "dynamodb:GetItem", "STOP#deploy-1")

@@ -18,7 +18,7 @@ from ecs_migrate_deploy.emulation.seams.ecs_tasks import TaskRunner
 from ecs_migrate_deploy.emulation.seams.rds_snapshots import SnapshotPolicy
 from ecs_migrate_deploy.emulation.world import World, WorldSpec
 from ecs_migrate_deploy.local_migrations import LocalMigrationRunner
-from tests.iam_policies import function_actions
+from tests.iam_policies import is_granted
 from tests.support.postgres import ScratchDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,15 +115,16 @@ def assert_no_secret_emitted(emulator: Emulator) -> None:
 
 def assert_every_call_is_granted(emulator: Emulator) -> None:
     """After every workflow test: each AWS action a Lambda performed is granted to it by template.yaml,
-    with the Conditions this stack's parameters decide (moto does not enforce IAM, so a missing
+    with the Conditions this stack's parameters decide, on the partition key it touched where a
+    statement's `dynamodb:LeadingKeys` condition restricts it (moto does not enforce IAM, so a missing
     permission would otherwise first fail on AWS)."""
     conditions = tuple(sorted(emulator.world.conditions().items()))
     denied = sorted(
-        (function, action)
-        for function, action in emulator.seams.lambdas.api_calls
-        if action not in function_actions(function, conditions)
+        f"{function}: {action} on partition key {key!r}"
+        for function, action, key in emulator.seams.lambdas.api_calls
+        if not is_granted(function, action, key, conditions)
     )
-    assert not denied, f"actions the functions performed that their roles in template.yaml do not grant: {denied}"
+    assert not denied, f"calls the functions made that their roles in template.yaml do not grant: {denied}"
 
 
 @contextmanager

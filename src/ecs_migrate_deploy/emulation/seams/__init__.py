@@ -7,7 +7,8 @@ slow or fail. Each seam replaces one moto method (or one module reference) and n
 file it patches, so an upgrade of moto means re-reading exactly these modules:
 
 - `base`: `MOTO_VERSION`, `Seam` (the base of every seam) and its reversible `_Patches`;
-- `awslambda`: `LambdaRouter` (invocations run by in-process handlers; IAM actions recorded),
+- `awslambda`: `LambdaRouter` (invocations run by in-process handlers; IAM actions and DynamoDB
+  partition keys recorded),
   `LambdaContext`, `Invocation`, `resolve_handler`;
 - `waits`: Step Functions' Wait states, Retry backoff (`SleepRecorder`) and task-token waits
   (`EventDrivenWaits`) in emulated time;

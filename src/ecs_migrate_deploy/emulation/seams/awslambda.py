@@ -1,7 +1,8 @@
 """Lambda: route invocations to in-process Python handlers (`LambdaRouter`), and what they see.
 
 Patches `moto/awslambda_simple/models.py` and, for a Task's own timeout, moto's Step Functions
-interpreter (`StateTaskLambda._eval_execution`); see `LambdaRouter`.
+interpreter (`StateTaskLambda._eval_execution`); see `LambdaRouter`. Reads a table's key schema from
+`moto/dynamodb/models/__init__.py` (`DynamoDBBackend.get_schema`) for the calls it records.
 """
 
 from __future__ import annotations
@@ -10,18 +11,25 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ecs_migrate_deploy.emulation.seams.base import Seam, _now, _Patches
 
 Handler = Callable[[dict[str, Any], Any], Any]
 """A Lambda handler as the Python runtime calls it: `handler(event, context)`."""
+
+ApiCall = tuple[str, str, str | None]
+"""What `LambdaRouter.api_calls` keeps: (function, IAM action, `dynamodb:LeadingKeys` value or None)."""
+
+PartitionKeyOf = Callable[[str, str | None], str | None]
+"""(table name or ARN, index name or None) -> the name of its partition key attribute (None: unknown)."""
 
 
 @dataclass
@@ -103,8 +111,10 @@ class LambdaRouter(Seam):
     invocation in its own process. The function's configured environment is overlaid on os.environ
     for the duration of a call, as each real function has its own environment.
 
-    Every AWS API call a handler makes is kept in `api_calls` as (function, IAM action): moto does
-    not enforce IAM, so this is what a test compares with the function's role in the template.
+    Every AWS API call a handler makes is kept in `api_calls` as (function, IAM action, leading key):
+    moto does not enforce IAM, so this is what a test compares with the function's role in the
+    template. The leading key is the partition key value a DynamoDB item request touches, which a
+    `dynamodb:LeadingKeys` condition restricts (`iam_requests`); None for every other service.
     """
 
     def __init__(
@@ -125,7 +135,7 @@ class LambdaRouter(Seam):
         self._lost: dict[str, tuple[range, str]] = {}
         self._task_timeouts: dict[str, int] = {}  # function name -> Task timeouts to raise after invoking
         self.lost_results: list[Invocation] = []
-        self.api_calls: set[tuple[str, str]] = set()
+        self.api_calls: set[ApiCall] = set()
         self._current = threading.local()  # the function whose handler this thread is running
 
     def lose_result(
@@ -189,9 +199,8 @@ class LambdaRouter(Seam):
             function = getattr(router._current, "function", None)
             if function is not None:
                 prefix = client.meta.service_model.signing_name
-                router.api_calls.update(
-                    (function, action) for action in iam_actions(prefix, operation_name, api_params)
-                )
+                requests = iam_requests(prefix, operation_name, api_params, _moto_partition_keys(client))
+                router.api_calls.update((function, action, key) for action, key in requests)
             return original_call(client, operation_name, api_params)
 
         patches.set(BaseClient, "_make_api_call", make_api_call)
@@ -302,21 +311,130 @@ _TRANSACTION_ITEM_ACTIONS = {
     "Update": "UpdateItem",
     "Delete": "DeleteItem",
     "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
 }
+_ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
+_EQUALITY = re.compile(r"([#:]?\w+)\s*=\s*([#:]?\w+)")
 
 
-def iam_actions(prefix: str, operation: str, params: Mapping[str, Any]) -> set[str]:
-    """The IAM actions one API call needs: `<prefix>:<Operation>`, except DynamoDB's transactions,
-    which IAM authorises item by item ("TransactWriteItems ... requires permissions for each of the
-    actions it performs: PutItem, UpdateItem, DeleteItem, ConditionCheckItem", DynamoDB Developer
-    Guide, "Using IAM with DynamoDB transactions")."""
-    if prefix == "dynamodb" and operation == "TransactWriteItems":
-        return {
-            f"dynamodb:{_TRANSACTION_ITEM_ACTIONS[kind]}" for item in params.get("TransactItems", []) for kind in item
-        }
-    if prefix == "dynamodb" and operation == "TransactGetItems":
-        return {"dynamodb:GetItem"}
-    return {f"{prefix}:{operation}"}
+class _ItemAccess(NamedTuple):
+    """One item (or, for a Query, one partition) a DynamoDB call touches, as IAM authorises it."""
+
+    action: str
+    table: str | None
+    index_name: str | None
+    attributes: Mapping[str, Any]  # the item's key (or whole item), or a Query's `name = :value` tests
+
+
+def iam_requests(
+    prefix: str, operation: str, params: Mapping[str, Any], partition_key_of: PartitionKeyOf
+) -> set[tuple[str, str | None]]:
+    """The IAM requests one API call makes, as (action, `dynamodb:LeadingKeys` value or None).
+
+    The action is `<prefix>:<Operation>`, except in DynamoDB's transactions, which IAM authorises item
+    by item ("TransactWriteItems ... requires permissions for each of the actions it performs:
+    PutItem, UpdateItem, DeleteItem, ConditionCheckItem", DynamoDB Developer Guide, "Using IAM with
+    DynamoDB transactions"). The leading key is what a policy's `dynamodb:LeadingKeys` condition
+    compares: the partition key value of the items accessed (DynamoDB Developer Guide, "Using IAM
+    policy conditions for fine-grained access control": the key lets a role "access only the items
+    where the partition key value matches"). It is the partition key attribute (`partition_key_of`,
+    from the table's or index's key schema) of each item's Key or Item, or the value a Query's
+    KeyConditionExpression compares it with by `=`; None when it cannot be determined (a Scan, an
+    unknown table, a binary key) and for every other service.
+    """
+    if prefix != "dynamodb":
+        return {(f"{prefix}:{operation}", None)}
+    return {
+        (f"dynamodb:{access.action}", _leading_key(access, partition_key_of))
+        for access in _dynamodb_accesses(operation, params)
+    }
+
+
+def _dynamodb_accesses(operation: str, params: Mapping[str, Any]) -> list[_ItemAccess]:
+    if operation in _ITEM_OPERATIONS:
+        return [_ItemAccess(operation, params.get("TableName"), None, _key_or_item(params))]
+    if operation == "Query":
+        return [_ItemAccess(operation, params.get("TableName"), params.get("IndexName"), _key_equalities(params))]
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return [
+            _ItemAccess(_TRANSACTION_ITEM_ACTIONS[kind], body.get("TableName"), None, _key_or_item(body))
+            for item in params.get("TransactItems", [])
+            for kind, body in item.items()
+        ]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [
+            _ItemAccess(operation, table, None, key)
+            for table, request in params.get("RequestItems", {}).items()
+            for key in _batch_keys(request)
+        ]
+    return [_ItemAccess(operation, None, None, {})]
+
+
+def _key_or_item(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The attributes naming the item: `Key` (Get/Update/Delete/ConditionCheck) or `Item` (Put)."""
+    return dict(body.get("Key") or body.get("Item") or {})
+
+
+def _batch_keys(request: Any) -> list[Mapping[str, Any]]:
+    """BatchGetItem's `{"Keys": [...]}` per table, or BatchWriteItem's list of Put/DeleteRequests."""
+    if isinstance(request, Mapping):
+        return list(request.get("Keys", []))
+    return [_key_or_item(body) for write in request for body in write.values()]
+
+
+def _key_equalities(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Attribute name -> value of each `name = :value` test of a Query's KeyConditionExpression (the
+    partition key's is among them: "must perform an equality test on a single partition key value")."""
+    names = params.get("ExpressionAttributeNames", {})
+    values = params.get("ExpressionAttributeValues", {})
+    found: dict[str, Any] = {}
+    for left, right in _EQUALITY.findall(params.get("KeyConditionExpression", "")):
+        name, placeholder = (right, left) if left.startswith(":") else (left, right)
+        if placeholder.startswith(":") and not name.startswith(":"):
+            found[names.get(name, name)] = values.get(placeholder)
+    return found
+
+
+def _leading_key(access: _ItemAccess, partition_key_of: PartitionKeyOf) -> str | None:
+    if access.table is None or not access.attributes:
+        return None
+    name = partition_key_of(access.table, access.index_name)
+    value = access.attributes.get(name) if name is not None else None
+    # A string key's value, or a number's text: what the condition's string operators compare.
+    if isinstance(value, Mapping):
+        return next((value[kind] for kind in ("S", "N") if isinstance(value.get(kind), str)), None)
+    return None
+
+
+def _moto_partition_keys(client: Any) -> PartitionKeyOf:
+    """The partition key attribute of a table (or index) as moto's backend holds it, in the account
+    and region that `client`'s calls reach (a table ARN names its own)."""
+
+    def partition_key_of(table: str, index: str | None) -> str | None:
+        from moto.dynamodb.exceptions import ResourceNotFoundException
+        from moto.dynamodb.models import dynamodb_backends
+
+        account, region = _moto_account(client), client.meta.region_name
+        if table.startswith("arn:"):
+            region, account = table.split(":")[3:5]
+        try:
+            schema = dynamodb_backends[account][region].get_schema(table, index)
+        except ResourceNotFoundException:
+            return None
+        return next((str(key["AttributeName"]) for key in schema if key["KeyType"] == "HASH"), None)
+
+    return partition_key_of
+
+
+def _moto_account(client: Any) -> str:
+    """The account moto serves `client` from, in moto's own order (`BaseResponse.get_current_account`):
+    MOTO_ACCOUNT_ID (the Emulator sets it), then the account of the client's access key."""
+    from moto.iam.models import get_account_id_from
+
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    credentials = client._get_credentials()
+    return get_account_id_from(credentials.access_key if credentials else "")
 
 
 class _SandboxTimedout(Exception):
