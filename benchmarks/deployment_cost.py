@@ -22,6 +22,8 @@ Run: `.venv/bin/python benchmarks/deployment_cost.py` (or `make bench`); needs P
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,7 +39,15 @@ ASSUMED_BILLED_SECONDS = 1.0
 GOAL_LAG_SECONDS = 5.0
 GOAL_USD = 0.01
 HISTORY_LIMIT = 25_000  # events per execution (Step Functions quotas)
-LONGEST_TIMEOUT_SECONDS = 86_400  # the template's MaxValue for each phase's timeout
+LONGEST_TIMEOUT_SECONDS = 86_400  # the template's MaxValue for each phase's timeout and LockWaitSeconds
+WAIT_STATE_EVENTS = 2
+WAIT_LOOPS = {  # what one more wait adds: the wait, the check it leads to, the choice after it
+    "lock": ("WaitForLock", "AcquireLock", "LockAcquired"),
+    "snapshot": ("WaitForSnapshot", "CheckSnapshot", "SnapshotAvailable"),
+    "migration": ("WaitForMigration", "CheckMigration", "MigrationDone"),
+    "rollout": ("WaitForRollout", "CheckRollout", "RolloutDone"),
+    "rollback": ("WaitForRollback", "CheckRollback", "RollbackDone"),
+}
 
 
 def function_memory_gb() -> dict[str, float]:
@@ -63,37 +73,78 @@ def dollars(run: TimelineRun) -> float:
 
 def checks_until(timeout_seconds: int, first_wait: int) -> int:
     """How many checks a phase that lasts its whole timeout gets (the waits of logic/polling.py)."""
-    from datetime import UTC, datetime, timedelta
+    from deploy_pipeline.logic import polling
 
+    return _waits_until(timeout_seconds, first_wait, lambda start: polling.next_wait(start, timeout_seconds))
+
+
+def lock_waits_until(budget_seconds: int) -> int:
+    """How many times a deployment waits for a held lock before LockWaitSeconds runs out (logic/lock.py)."""
+    from deploy_pipeline.logic import lock
+
+    return _waits_until(
+        budget_seconds,
+        lock.FIRST_WAIT_SECONDS["lock"],
+        lambda start: lock.lock_wait(start, budget_seconds, first=False),
+    )
+
+
+def _waits_until(limit_seconds: int, first_wait: int, next_wait: Callable[[datetime], int]) -> int:
+    """How many waits fit in `limit_seconds`, the pipeline's clock moved to each wait's end."""
     from deploy_pipeline.logic import polling
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    spent, checks = float(first_wait), 1
+    spent, waits = float(first_wait), 1
     saved = polling.clock
     try:
-        while spent < timeout_seconds:
+        while spent < limit_seconds:
             polling.clock = lambda at=start + timedelta(seconds=spent): at  # type: ignore[misc]
-            spent += polling.next_wait(start, timeout_seconds)
-            checks += 1
+            spent += next_wait(start)
+            waits += 1
     finally:
         polling.clock = saved
-    return checks
+    return waits
 
 
-def longest_deployment_bound(typical: TimelineRun) -> tuple[int, int]:
-    """(transitions, history events) of a deployment whose snapshot, migration and rollout each run to
-    the longest timeout the template allows, scaled from the typical run's events per check."""
+def events_per_visit(run: TimelineRun) -> dict[str, float]:
+    """History events per visit of each state, as the run's own history has them (a Lambda task 5, a
+    waitForTaskToken task 6, a Choice 2). A Wait state, which the timeline never visits for the lock,
+    has 2 (WaitStateEntered, WaitStateExited: the HistoryEvent types of the Step Functions API)."""
+    events: dict[str, int] = {"WaitForLock": WAIT_STATE_EVENTS}
+    visits: dict[str, int] = {"WaitForLock": 1}
+    state = None
+    for event in run.report.events:
+        kind = str(event["type"])
+        if kind.endswith("StateEntered"):
+            state = event["stateEnteredEventDetails"]["name"]
+            visits[state] = visits.get(state, 0) + 1
+        if state is not None:
+            events[state] = events.get(state, 0) + 1
+        if kind.endswith("StateExited"):
+            state = None
+    return {name: events[name] / visits[name] for name in visits}
+
+
+def longest_deployment_bound(rolled_back: TimelineRun) -> tuple[int, int]:
+    """(transitions, history events) of the longest execution the template allows: it waits
+    LockWaitSeconds for the lock, then its snapshot, migration and rollout each run to their longest
+    timeout, the rollout fails, and the rollback (bounded by RolloutTimeoutSeconds) runs to it too.
+    Built from the rolled-back run: each wait beyond that run's adds its loop's states, with the
+    events per visit this run's history shows."""
     from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS
 
-    checks = sum(
-        checks_until(LONGEST_TIMEOUT_SECONDS, FIRST_WAIT_SECONDS[p]) for p in ("snapshot", "migration", "rollout")
-    )
-    typical_checks = sum(typical.checks.values())
-    per_check_transitions = 3  # wait, check, choice
-    fixed_transitions = typical.transitions - per_check_transitions * typical_checks
-    transitions = fixed_transitions + per_check_transitions * checks
-    events_per_transition = typical.history_events / typical.transitions
-    return transitions, int(transitions * events_per_transition)
+    per_visit = events_per_visit(rolled_back)
+    visits = rolled_back.report.state_names
+    transitions, events = rolled_back.transitions, rolled_back.history_events
+    for phase, loop in WAIT_LOOPS.items():
+        if phase == "lock":
+            longest = lock_waits_until(LONGEST_TIMEOUT_SECONDS)
+        else:
+            longest = checks_until(LONGEST_TIMEOUT_SECONDS, FIRST_WAIT_SECONDS[phase])
+        more = longest - visits.count(loop[0])
+        transitions += more * len(loop)
+        events += round(more * sum(per_visit[state] for state in loop))
+    return transitions, events
 
 
 def lags(run: TimelineRun) -> str:
@@ -127,8 +178,12 @@ def main() -> None:
             f"{polling:12} {scale:5.1f} {case:>9} {run.transitions:11d} {run.lambda_invocations:11d}"
             f" {run.history_events:7d} {lags(run):>30} {run.migration_started_after:17.0f} ${dollars(run):13.5f}"
         )
-    typical = next(run for polling, case, run in runs if polling == "events" and case == "success" and run.scale == 1)
-    transitions, history = longest_deployment_bound(typical)
+
+    def one(polling: str, case: str) -> TimelineRun:
+        return next(run for p, c, run in runs if p == polling and c == case and run.scale == 1)
+
+    typical = one("events", "success")
+    transitions, history = longest_deployment_bound(one("events", "rollback"))
     worst_cost = max(dollars(run) for polling, _, run in runs if polling != "fixed 10 s")
     point_in_time = run_timeline("events", restore_point="point-in-time")
     print(
@@ -136,9 +191,18 @@ def main() -> None:
         f"{point_in_time.migration_started_after:.0f} s with RestorePoint=point-in-time"
     )
     print(
-        f"cost: at most ${worst_cost:.5f} per deployment on these timelines (goal <= ${GOAL_USD}); with every phase "
-        f"at its longest allowed timeout ({LONGEST_TIMEOUT_SECONDS} s): ~{transitions} transitions, ~{history} history "
-        f"events (limit {HISTORY_LIMIT}), ${transitions * STATE_TRANSITION_USD:.4f} in transitions"
+        f"cost: at most ${worst_cost:.5f} per deployment on these timelines (goal <= ${GOAL_USD}); the longest "
+        f"execution allowed (LockWaitSeconds and every phase's timeout at {LONGEST_TIMEOUT_SECONDS} s, the rollout "
+        f"failing, the rollback as long): ~{transitions} transitions, ~{history} history events (limit "
+        f"{HISTORY_LIMIT}), ${transitions * STATE_TRANSITION_USD:.4f} in transitions"
+    )
+    before, after = one("events lost", "rollback"), one("events", "rollback")
+    print(
+        "notice lag, polling alone (the design before events; every event lost) -> with events: "
+        + ", ".join(
+            f"{name} {before.phases[name].noticed_late_seconds:.0f} -> {after.phases[name].noticed_late_seconds:.0f} s"
+            for name in before.phases
+        )
     )
     # The goal holds at the assumed delivery delay; the 5 s case shows how the lag follows the delay.
     delivered = [run for polling, case, run in runs if polling == "events" and not case.startswith("delay")]

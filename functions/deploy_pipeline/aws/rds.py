@@ -129,6 +129,14 @@ def create_snapshot(db: DatabaseTarget, snapshot_id: str, tags: dict[str, str]) 
 
 
 def describe_snapshot(db: DatabaseTarget, snapshot_id: str) -> SnapshotInfo:
+    info = find_snapshot(db, snapshot_id)
+    if info is None:
+        raise SnapshotFailed(f"snapshot {snapshot_id} has disappeared")
+    return info
+
+
+def find_snapshot(db: DatabaseTarget, snapshot_id: str) -> SnapshotInfo | None:
+    """The snapshot by that identifier, or None when RDS has none."""
     rds = clients.rds()
     raw: Any
     try:
@@ -137,7 +145,7 @@ def describe_snapshot(db: DatabaseTarget, snapshot_id: str) -> SnapshotInfo:
         else:
             raw = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)["DBClusterSnapshots"][0]
     except (rds.exceptions.DBSnapshotNotFoundFault, rds.exceptions.DBClusterSnapshotNotFoundFault):
-        raise SnapshotFailed(f"snapshot {snapshot_id} has disappeared") from None
+        return None
     return _snapshot_info(raw)
 
 

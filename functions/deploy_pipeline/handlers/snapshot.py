@@ -6,7 +6,7 @@ from deploy_pipeline.models.state import PipelineState, SnapshotResult
 from deploy_pipeline.settings import get_settings
 
 
-@pipeline_handler(PipelineState, obeys_stop=True)
+@pipeline_handler(PipelineState)  # obeys a stop itself: see snapshot.start
 def start(state: PipelineState) -> SnapshotResult:
     return snapshot.start(state, get_settings())
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from deploy_pipeline.aws import ecs, table
 from deploy_pipeline.errors import DeploymentInProgress, MigrationTaskStillRunning
-from deploy_pipeline.logic import migration_tasks
+from deploy_pipeline.logic import migration_tasks, stops
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now, request_time
 from deploy_pipeline.models.state import DeploymentPlan, LockResult, PipelineState, RecordInput
 from deploy_pipeline.settings import Settings
@@ -37,6 +37,8 @@ def acquire(state: PipelineState, settings: Settings) -> LockResult:
             expires_at=current + settings.lock_ttl_seconds,
         )
         return _decide_once_held(held, plan, settings)
+    # Holding nothing, a deployment asked to stop ends here rather than when the other one is done.
+    stops.obey(state.execution)
     holder = next(
         (h for h in (table.lock_holder(settings.table_name, k) for k in keys) if h and h.execution != owner),
         None,

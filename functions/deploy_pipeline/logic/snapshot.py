@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from deploy_pipeline.aws import rds
-from deploy_pipeline.errors import SnapshotFailed, SnapshotTimedOut
+from deploy_pipeline.errors import DeploymentStopped, SnapshotFailed, SnapshotTimedOut
+from deploy_pipeline.logic import stops
 from deploy_pipeline.logic.identifiers import derived_identifier
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now
 from deploy_pipeline.models.state import DeploymentPlan, PipelineState, SnapshotResult
@@ -36,6 +37,16 @@ POINT_IN_TIME = "point-in-time"
 
 
 def start(state: PipelineState, settings: Settings) -> SnapshotResult:
+    """Obeys a stop request unless this deployment's snapshot exists already: then StartSnapshot is
+    being retried after it created it (its result lost), and the snapshot's id must reach the state,
+    so that the failure path reports it; CheckSnapshot, next, obeys the stop."""
+    try:
+        stops.obey(state.execution)
+    except DeploymentStopped:
+        taken = None if settings.restore_point == "point-in-time" else _taken_already(state.plan)
+        if taken is None:
+            raise
+        return taken
     if settings.restore_point == "point-in-time":
         # Automated backups (checked at Resolve) restore to any second of the retention window, so the
         # restore point is just this moment: the next step is the migration. The wait after StartSnapshot
@@ -76,6 +87,17 @@ def _create(plan: DeploymentPlan, *, started_at: datetime, polls: int, settings:
             if polls
             else FIRST_WAIT_SECONDS["snapshot"],
         )
+    return _taken(info, started_at=started_at, polls=polls)
+
+
+def _taken_already(plan: DeploymentPlan) -> SnapshotResult | None:
+    info = rds.find_snapshot(plan.migrated_database(), snapshot_id(plan.deployment_id))
+    if info is None or info.tags.get(rds.DEPLOYMENT_KEY) != plan.deployment_id:
+        return None
+    return _taken(info, started_at=now(), polls=0)
+
+
+def _taken(info: rds.SnapshotInfo, *, started_at: datetime, polls: int) -> SnapshotResult:
     return SnapshotResult(
         snapshot_id=info.identifier,
         snapshot_arn=info.arn,
