@@ -40,7 +40,6 @@ GOAL_LAG_SECONDS = 5.0
 GOAL_USD = 0.01
 HISTORY_LIMIT = 25_000  # events per execution (Step Functions quotas)
 LONGEST_TIMEOUT_SECONDS = 86_400  # the template's MaxValue for each phase's timeout and LockWaitSeconds
-WAIT_STATE_EVENTS = 2
 WAIT_LOOPS = {  # what one more wait adds: the wait, the check it leads to, the choice after it
     "lock": ("WaitForLock", "AcquireLock", "LockAcquired"),
     "snapshot": ("WaitForSnapshot", "CheckSnapshot", "SnapshotAvailable"),
@@ -108,10 +107,10 @@ def _waits_until(limit_seconds: int, first_wait: int, next_wait: Callable[[datet
 
 def events_per_visit(run: TimelineRun) -> dict[str, float]:
     """History events per visit of each state, as the run's own history has them (a Lambda task 5, a
-    waitForTaskToken task 6, a Choice 2). A Wait state, which the timeline never visits for the lock,
-    has 2 (WaitStateEntered, WaitStateExited: the HistoryEvent types of the Step Functions API)."""
-    events: dict[str, int] = {"WaitForLock": WAIT_STATE_EVENTS}
-    visits: dict[str, int] = {"WaitForLock": 1}
+    waitForTaskToken task 6, a Choice 2). The timeline never waits for the lock: WaitForLock is the
+    same kind of state as WaitForSnapshot (a waitForTaskToken task invoking AwaitEvent)."""
+    events: dict[str, int] = {}
+    visits: dict[str, int] = {}
     state = None
     for event in run.report.events:
         kind = str(event["type"])
@@ -122,7 +121,8 @@ def events_per_visit(run: TimelineRun) -> dict[str, float]:
             events[state] = events.get(state, 0) + 1
         if kind.endswith("StateExited"):
             state = None
-    return {name: events[name] / visits[name] for name in visits}
+    per_visit = {name: events[name] / visits[name] for name in visits}
+    return {"WaitForLock": per_visit["WaitForSnapshot"], **per_visit}
 
 
 def longest_deployment_bound(rolled_back: TimelineRun) -> tuple[int, int]:

@@ -83,9 +83,15 @@ def document_statements(document: Mapping[str, Any], conditions: Conditions | No
 @cache
 def allow_statements(logical_id: str, conditions: Conditions | None = None) -> tuple[dict[str, Any], ...]:
     """The function's Allow statements: in any stack (Fn::If: either branch), or in the stack whose
-    `conditions` are given."""
-    resource = load_template(TEMPLATE_PATH)["Resources"][logical_id]
-    statements = statements_of((resource.get("Properties") or {}).get("Policies"), conditions)
+    `conditions` are given. Its `Policies`, and the AWS::IAM::Policy resources attached to the role SAM
+    makes for it (`<function>Role`), where a grant would otherwise be a circular dependency."""
+    resources = load_template(TEMPLATE_PATH)["Resources"]
+    statements = list(statements_of((resources[logical_id].get("Properties") or {}).get("Policies"), conditions))
+    role = {"Ref": f"{logical_id}Role"}
+    for resource in resources.values():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::IAM::Policy" and role in as_list(properties.get("Roles", [])):
+            statements.extend(document_statements(properties["PolicyDocument"], conditions))
     return tuple(s for s in statements if s.get("Effect", "Allow") == "Allow")
 
 

@@ -13,7 +13,7 @@ template.yaml, statemachine/deploy.asl.json and the imports):
 | rollout | StartRollout, CheckRollout | StartRolloutFunction, CheckRolloutFunction | rollout.start, rollout.check | rollout | aws.ecs |
 | rollback | StartRollback, CheckRollback | StartRollbackFunction, CheckRollbackFunction | rollback.start, rollback.check | rollback | aws.ecs, aws.rds |
 | record | RecordOutcome | RecordOutcomeFunction | record.record_outcome | record | aws.ecs, aws.notify, aws.rds, aws.table, aws.task_logs |
-| wakeups | WaitForSnapshot, WaitForMigration, WaitForRollout, WaitForRollback | AwaitEventFunction, NoticeFunction | wakeups.await_event, wakeups.notice | wakeups | aws.wakeups |
+| wakeups | WaitForLock, WaitForSnapshot, WaitForMigration, WaitForRollout, WaitForRollback | AwaitEventFunction, NoticeFunction | wakeups.await_event, wakeups.notice | wakeups | aws.wakeups |
 
 (NoticeFunction is no state's: the stack's EventBridge rules invoke it with AWS's events.) Handlers
 are `deploy_pipeline.handlers.<module>.<function>`, logic `deploy_pipeline.logic.<module>`. Shared

@@ -109,6 +109,7 @@ def summarize(state: str, output: Any) -> str:
 
 # The event-driven waits (statemachine: waitForTaskToken states) and the AWS event each waits for.
 EVENT_WAITS = {
+    "WaitForLock": "the lock's release",
     "WaitForSnapshot": "RDS's snapshot event",
     "WaitForMigration": "ECS's task STOPPED event",
     "WaitForRollout": "ECS's deployment event",

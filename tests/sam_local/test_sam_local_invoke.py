@@ -19,6 +19,7 @@ import time
 import typing
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,20 @@ WAVES = [
     (("CheckRollbackFunction", "check-rollback.json"), ("ReleaseLockFunction", "release-lock.json")),
 ]
 ORDER = [step for wave in WAVES for step in wave]
-FAILED: list[str] = []  # steps that failed: the waves after them have no world to run in
-INVOKED: dict[str, Invocation] = {}  # function -> its invocation, once its wave has run
-RESULTS: dict[str, Any] = {}  # function -> its parsed result, for the steps that build on it
+
+
+@dataclass
+class Steps:
+    """What the module's steps have done so far: each runs in the world the ones before it left."""
+
+    failed: list[str] = field(default_factory=list)  # steps that failed: the waves after them have no world
+    invoked: dict[str, Invocation] = field(default_factory=dict)  # function -> its invocation, once its wave ran
+    results: dict[str, Any] = field(default_factory=dict)  # function -> its parsed result, for later steps
+
+
+@pytest.fixture(scope="module")
+def steps() -> Steps:
+    return Steps()
 
 
 def result_model(function: str) -> type[BaseModel]:
@@ -145,11 +157,11 @@ def wait_registered(result: Any, emulator: Emulator, database: ScratchDatabase) 
 
 
 def noticed(result: Any, emulator: Emulator, database: ScratchDatabase) -> None:
-    """The snapshot's event took the token AwaitEvent stored; Step Functions refused it (the sample's
-    execution does not run here), which the function ignores."""
+    """The snapshot's event found the token AwaitEvent stored; Step Functions refused it (the sample's
+    execution does not run here), so the function leaves its mark for the next wait to find."""
     assert result.resource == SNAPSHOT and result.woken is False
     wake = item(emulator, f"WAKE#{SNAPSHOT}", "WAKE")
-    assert wake is not None and "token" not in wake
+    assert wake is not None and "seen_at" in wake
 
 
 def snapshot_available(result: Any, emulator: Emulator, database: ScratchDatabase) -> None:
@@ -239,31 +251,31 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def adopt_captured_task(emulator: Emulator) -> None:
+def adopt_captured_task(emulator: Emulator, steps: Steps) -> None:
     """The migration task StartMigration started takes the id events/ captured (ECS task ids are random)."""
     captured = event("check-migration.json")["migration"]["task_arn"]
-    started = RESULTS["StartMigrationFunction"].task_arn
+    started = steps.results["StartMigrationFunction"].task_arn
     world = emulator.world
     adopted = emulator.seams.tasks.adopt_id(world.account, world.region, started, captured.rsplit("/", 1)[-1])
     assert adopted == captured
 
 
-SEEDS: dict[str, Callable[[Emulator], None]] = {"CheckMigrationFunction": adopt_captured_task}
+SEEDS: dict[str, Callable[[Emulator, Steps], None]] = {"CheckMigrationFunction": adopt_captured_task}
 
 
-def invocation(function: str, sam_local: SamLocal, emulator: Emulator) -> Invocation:
+def invocation(function: str, sam_local: SamLocal, emulator: Emulator, steps: Steps) -> Invocation:
     """The function's invocation: its wave's two `sam local invoke`s run together the first time it is asked."""
-    if function not in INVOKED:
+    if function not in steps.invoked:
         wave = next(wave for wave in WAVES if function in dict(wave))
         for name, _ in wave:
             if name in SEEDS:
-                SEEDS[name](emulator)
+                SEEDS[name](emulator, steps)
         started = time.perf_counter()
         with ThreadPoolExecutor(len(wave)) as pool:
             done = list(pool.map(lambda step: sam_local.invoke(*step), wave))
-        INVOKED.update((each.function, each) for each in done)
+        steps.invoked.update((each.function, each) for each in done)
         TIMINGS.add(" | ".join(f"{each.function} {each.seconds:.1f} s" for each in done), time.perf_counter() - started)
-    return INVOKED[function]
+    return steps.invoked[function]
 
 
 def test_every_function_is_invoked_once_and_checked() -> None:
@@ -272,15 +284,17 @@ def test_every_function_is_invoked_once_and_checked() -> None:
 
 
 @pytest.mark.parametrize("function", [function for function, _ in ORDER])
-def test_sam_local_invoke(function: str, sam_local: SamLocal, emulator: Emulator, database: ScratchDatabase) -> None:
-    if FAILED and function not in INVOKED:
-        pytest.fail(f"not invoked: {FAILED[0]} failed, and its effects are this step's world", pytrace=False)
+def test_sam_local_invoke(
+    function: str, sam_local: SamLocal, emulator: Emulator, database: ScratchDatabase, steps: Steps
+) -> None:
+    if steps.failed and function not in steps.invoked:
+        pytest.fail(f"not invoked: {steps.failed[0]} failed, and its effects are this step's world", pytrace=False)
     try:
-        result = parsed(invocation(function, sam_local, emulator))
-        RESULTS[function] = result
+        result = parsed(invocation(function, sam_local, emulator, steps))
+        steps.results[function] = result
         CHECKS[function](result, emulator, database)
     except BaseException:
-        FAILED.append(function)
+        steps.failed.append(function)
         raise
 
 

@@ -54,6 +54,7 @@ def _phase_tasks(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 # Each event-driven wait, and the check it always leads to (woken, timed out, or failed to register).
 EVENT_WAITS = {
+    "WaitForLock": ("AcquireLock", "lock"),
     "WaitForSnapshot": ("CheckSnapshot", "snapshot"),
     "WaitForMigration": ("CheckMigration", "migration"),
     "WaitForRollout": ("CheckRollout", "rollout"),

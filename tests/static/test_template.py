@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deploy_pipeline.aws import stop_requests, table, wakeups
 from deploy_pipeline.settings import Settings
 from static_support import (
     ASL_PATHS,
@@ -29,12 +30,14 @@ from static_support import (
 from ecs_migrate_deploy.template import NO_VALUE, resolve
 from tests.iam_policies import (
     Conditions,
+    allow_statements,
     as_list,
     branches,
     document_statements,
     function_actions,
     is_granted,
     leading_key_matches,
+    leading_key_tests,
     sam_policy_templates,
     statement_grants,
     statements_of,
@@ -349,8 +352,8 @@ def test_a_stack_without_a_database_grants_nothing_on_databases_secrets_or_migra
 
 
 def test_the_table_has_the_keys_and_ttl_the_code_uses() -> None:
-    (table,) = resources("AWS::DynamoDB::Table").values()
-    props = table["Properties"]
+    (deployments,) = resources("AWS::DynamoDB::Table").values()
+    props = deployments["Properties"]
     assert {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
@@ -509,22 +512,150 @@ def test_key_policies_name_their_principals() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+# One partition key of each kind of item in the deployments table, built by the code that builds them
+# (aws/table.py's docstring lists the kinds; a test below keeps this map complete). WAKE#LOCK: the wake-up
+# item of a deployment waiting for a lock (its key is the lock's, logic/lock._announce_release).
+ITEM_KEYS = {
+    "LOCK": table.lock_key("acme", "web"),
+    "DEPLOYMENTS": table.deployments_key("acme"),
+    "SERVICE": table.current_key("acme", "web"),
+    "BASELINE": table.baseline_key("deploy-1"),
+    "SUCCEEDED": table.succeeded_key("sha256:" + "a" * 64),
+    "WAKE": wakeups._key("arn:aws:ecs:us-east-1:123456789012:task/acme/1")["pk"]["S"],
+    "WAKE#LOCK": wakeups._key(table.lock_key("acme", "web"))["pk"]["S"],
+    "STOP": stop_requests.stop_key("deploy-1")["pk"]["S"],
+}
+DYNAMODB_ITEM_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+)
+# Function -> action -> the kinds of item (ITEM_KEYS) it needs, and nothing else; from the code paths.
+NEEDED_ITEMS: dict[str, dict[str, set[str]]] = {
+    # logic/resolve.require_promoted -> table.succeeded_deployment: a Query on SUCCEEDED#<digest>, in the
+    # RequireSucceededIn stack's table (HasRequireSucceededIn), not this stack's.
+    "ResolveFunction": {"dynamodb:Query": {"SUCCEEDED"}},
+    # logic/lock.acquire: try_acquire_locks (TransactWriteItems of Puts), lock_holder (GetItem) when held;
+    # _decide_once_held -> current_requests (GetItem SERVICE#, superseded?); stops.obey (GetItem STOP#)
+    # when another deployment holds the lock.
+    "AcquireLockFunction": {"dynamodb:PutItem": {"LOCK"}, "dynamodb:GetItem": {"LOCK", "SERVICE", "STOP"}},
+    # logic/lock.release -> table.release_lock: a DeleteItem conditional on the owner; then
+    # _announce_release -> wakeups.announce (mark_seen, consume: UpdateItem WAKE#<lock key>).
+    "ReleaseLockFunction": {"dynamodb:DeleteItem": {"LOCK"}, "dynamodb:UpdateItem": {"WAKE#LOCK"}},
+    # logic/snapshot.start obeys a stop itself; the others through pipeline_handler(obeys_stop=True).
+    "StartSnapshotFunction": {"dynamodb:GetItem": {"STOP"}},
+    "CheckSnapshotFunction": {"dynamodb:GetItem": {"STOP"}},
+    "StartMigrationFunction": {"dynamodb:GetItem": {"STOP"}},
+    "CheckMigrationFunction": {"dynamodb:GetItem": {"STOP"}},
+    "StartRolloutFunction": {"dynamodb:GetItem": {"STOP"}},
+    "CheckRolloutFunction": {"dynamodb:GetItem": {"STOP"}},
+    # logic/verify.capture_baseline -> table.put_baseline; logic/verify.verify_schema -> table.get_baseline.
+    "CaptureBaselineFunction": {"dynamodb:PutItem": {"BASELINE"}},
+    "VerifyFunction": {"dynamodb:GetItem": {"BASELINE"}},
+    # The rollback never obeys a stop and keeps nothing in the table.
+    "StartRollbackFunction": {},
+    "CheckRollbackFunction": {},
+    # logic/record.record_outcome -> table.put_record (the record; Succeeded: the SUCCEEDED# marker;
+    # Succeeded or NoOp: each service's CURRENT item), record_steps_done (GetItem), mark_record_step (UpdateItem).
+    "RecordOutcomeFunction": {
+        "dynamodb:PutItem": {"DEPLOYMENTS", "SUCCEEDED", "SERVICE"},
+        "dynamodb:GetItem": {"DEPLOYMENTS"},
+        "dynamodb:UpdateItem": {"DEPLOYMENTS"},
+    },
+    # logic/wakeups.await_event -> wakeups.register (WaitForLock: under the lock keys); logic/wakeups.notice
+    # -> announce (mark_seen, consume). Both on WAKE#*: an event's resource id has no fixed form to narrow
+    # Notice's grant by (a task ARN, an ECS deployment id, a snapshot id), so it includes the lock waits'.
+    "AwaitEventFunction": {"dynamodb:UpdateItem": {"WAKE", "WAKE#LOCK"}},
+    "NoticeFunction": {"dynamodb:UpdateItem": {"WAKE", "WAKE#LOCK"}},
+}
+# (function, DynamoDB action) granted without a dynamodb:LeadingKeys condition, and why: none. A Scan or
+# DescribeTable would have to be listed here (LeadingKeys cannot narrow them; on AWS, ForAllValues with no
+# key in the request allows it, while the workflow tests' check refuses it).
+UNRESTRICTED_DYNAMODB_GRANTS: dict[tuple[str, str], str] = {}
+
+
+def test_the_item_keys_cover_every_kind_of_item_in_the_table() -> None:
+    documented = set(re.findall(r"^- `([A-Z]+)#", table.__doc__ or "", re.MULTILINE))
+    assert documented == {kind.split("#")[0] for kind in ITEM_KEYS}, (
+        "aws/table.py's docstring and ITEM_KEYS name different kinds of item"
+    )
+    assert all(key.startswith(f"{kind}#") for kind, key in ITEM_KEYS.items())
+    assert set(NEEDED_ITEMS) == set(EXPECTED_HANDLERS)
+
+
+def test_every_dynamodb_grant_is_restricted_to_named_items() -> None:
+    """Every DynamoDB action a function's role holds is an item action held to partition-key prefixes by
+    `ForAllValues:StringLike` on `dynamodb:LeadingKeys`, unless UNRESTRICTED_DYNAMODB_GRANTS says why not."""
+    found = []
+    for function in EXPECTED_HANDLERS:
+        for statement in allow_statements(function):
+            actions = [str(a) for a in as_list(statement.get("Action")) if str(a).startswith("dynamodb:")]
+            restricted = [a for a in actions if (function, a) not in UNRESTRICTED_DYNAMODB_GRANTS]
+            if not restricted:
+                continue
+            found.append(function)
+            where = f"{function} ({statement.get('Sid')})"
+            assert set(restricted) <= set(DYNAMODB_ITEM_ACTIONS), (
+                f"{where}: {sorted(set(restricted) - set(DYNAMODB_ITEM_ACTIONS))} cannot be narrowed by "
+                "dynamodb:LeadingKeys: list it in UNRESTRICTED_DYNAMODB_GRANTS with the reason it is needed"
+            )
+            tests = leading_key_tests(statement)
+            assert [operator for operator, _ in tests] == ["ForAllValues:StringLike"], f"{where}: {tests}"
+            (patterns,) = [p for _, p in tests]
+            assert patterns and all(re.fullmatch(r"(?:[A-Z]+#)+\*", p) for p in patterns), (
+                f"{where}: {patterns}: name each kind of item by its prefix (`LOCK#*`)"
+            )
+    assert set(found) == {f for f, needed in NEEDED_ITEMS.items() if needed}
+
+
+@pytest.mark.parametrize("function", sorted(NEEDED_ITEMS))
+def test_each_function_may_touch_exactly_the_items_its_code_uses(function: str) -> None:
+    """As the workflow tests evaluate each recorded call (`is_granted`), also on the paths they rarely
+    take: each function reaches the kinds of item its code reads or writes, with those actions only, and
+    nothing when the emulator could not read the key (None)."""
+    granted = {
+        action: {kind for kind, key in ITEM_KEYS.items() if is_granted(function, action, key)}
+        for action in DYNAMODB_ITEM_ACTIONS
+    }
+    assert {action: kinds for action, kinds in granted.items() if kinds} == NEEDED_ITEMS[function]
+    for action in DYNAMODB_ITEM_ACTIONS:
+        assert not is_granted(function, action, None), f"{function}: {action} on an unknown key"
+
+
 def test_leading_keys_conditions_grant_only_the_items_they_name() -> None:
-    """The stop-request reads and the wake-up writes reach their own items only, as the workflow tests
-    check each recorded call (`is_granted`): any other partition, or one the emulator could not read
-    (None), is refused unless an unconditioned statement grants the action."""
+    """A few denials spelled out: the stop-request readers, the wake-up writers, the lock takers and the
+    record writer reach their own items only."""
     assert is_granted("CheckSnapshotFunction", "dynamodb:GetItem", "STOP#deploy-1")
     assert not is_granted("CheckSnapshotFunction", "dynamodb:GetItem", "LOCK#acme/web")
     assert not is_granted("CheckSnapshotFunction", "dynamodb:GetItem", None)
+    assert not is_granted("CheckRolloutFunction", "dynamodb:UpdateItem", "LOCK#acme/web")
+    assert not is_granted("CheckRolloutFunction", "dynamodb:PutItem", "STOP#deploy-1")  # read only
     for function in ("AwaitEventFunction", "NoticeFunction"):
         assert is_granted(function, "dynamodb:UpdateItem", "WAKE#arn:aws:ecs:us-east-1:123456789012:task/acme/1")
         assert not is_granted(function, "dynamodb:UpdateItem", "LOCK#acme/web"), function
         assert not is_granted(function, "dynamodb:UpdateItem", "STOP#deploy-1"), function
         assert not is_granted(function, "dynamodb:UpdateItem", None), function
-    # Statements without the condition: any key, or none known; other services' calls carry none.
-    assert is_granted("AcquireLockFunction", "dynamodb:GetItem", None)
+    assert is_granted("AcquireLockFunction", "dynamodb:PutItem", "LOCK#acme/web")
+    assert not is_granted("AcquireLockFunction", "dynamodb:PutItem", "DEPLOYMENTS#acme")  # a record
+    assert not is_granted("AcquireLockFunction", "dynamodb:PutItem", "SERVICE#acme/web")  # read only
+    assert not is_granted("AcquireLockFunction", "dynamodb:PutItem", "STOP#deploy-1")
+    assert not is_granted("ReleaseLockFunction", "dynamodb:DeleteItem", "DEPLOYMENTS#acme")
+    assert is_granted("ReleaseLockFunction", "dynamodb:UpdateItem", "WAKE#LOCK#acme/web")
+    assert not is_granted("ReleaseLockFunction", "dynamodb:UpdateItem", "WAKE#arn:aws:ecs:us-east-1:1:task/acme/1")
+    assert not is_granted("ReleaseLockFunction", "dynamodb:UpdateItem", "LOCK#acme/web")
     assert is_granted("RecordOutcomeFunction", "dynamodb:UpdateItem", "DEPLOYMENTS#acme")
+    assert not is_granted("RecordOutcomeFunction", "dynamodb:UpdateItem", "SERVICE#acme/web")
+    assert not is_granted("RecordOutcomeFunction", "dynamodb:PutItem", "LOCK#acme/web")
+    assert not is_granted("VerifyFunction", "dynamodb:PutItem", "BASELINE#deploy-1")  # read only
+    # Other services' calls carry no key: their statements have no LeadingKeys condition.
     assert is_granted("NoticeFunction", "states:SendTaskSuccess", None)
+    # A statement without the condition grants its actions on any key, or none known.
+    unconditioned = {"Effect": "Allow", "Action": "dynamodb:GetItem"}
+    assert statement_grants(unconditioned, "dynamodb:GetItem", None)
+    assert statement_grants(unconditioned, "dynamodb:GetItem", "LOCK#acme/web")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ path that grows a state is covered by the matrix at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,14 +44,15 @@ class Scenario:
     services_end_on_new_revision: bool
     pipeline_kwargs: Callable[[], dict[str, Any]] = field(default=lambda: {})
     prepare: Callable[[Pipeline], None] = field(default=lambda pipeline: None)
+    new_revisions_end: str | None = None  # ECS ends the rollout of a new revision so; the original ones complete
 
 
-def _initial_only(pipeline_box: dict[str, Pipeline], state: str) -> Callable[[str, str], str]:
-    """A rollout policy: the services' original revisions complete, any other ends in `state`."""
+def _initial_only(initial: Callable[[], Mapping[str, str]], state: str) -> Callable[[str, str], str]:
+    """A rollout policy: the services' original revisions (`initial()`, known once the world is built)
+    complete, any other ends in `state`."""
 
     def policy(service: str, task_definition_arn: str) -> str:
-        initial = pipeline_box["p"].world.task_definition_arns
-        return "COMPLETED" if task_definition_arn == initial[service] else state
+        return "COMPLETED" if task_definition_arn == initial()[service] else state
 
     return policy
 
@@ -77,7 +78,6 @@ def _hold_lock(pipeline: Pipeline) -> None:
         )
 
 
-_BOX: dict[str, Pipeline] = {}
 NEW = {"image_tag": "v1.1.0"}
 SCENARIOS: dict[str, Scenario] = {
     "succeeds": Scenario(
@@ -160,7 +160,7 @@ SCENARIOS: dict[str, Scenario] = {
         1,
         2,
         False,
-        pipeline_kwargs=lambda: {"rollout_policy": _initial_only(_BOX, "FAILED")},
+        new_revisions_end="FAILED",
     ),
     "rollback-fails": Scenario(
         "shop",
@@ -179,8 +179,14 @@ PAIRS = [(name, state) for name, scenario in SCENARIOS.items() for state in scen
 
 
 def _build(make_pipeline: PipelineFactory, scenario: Scenario) -> Pipeline:
-    pipeline = make_pipeline(scenario.migrations, **scenario.pipeline_kwargs())
-    _BOX["p"] = pipeline
+    kwargs = scenario.pipeline_kwargs()
+    built: list[Pipeline] = []
+    if scenario.new_revisions_end:
+        kwargs["rollout_policy"] = _initial_only(
+            lambda: built[0].world.task_definition_arns, scenario.new_revisions_end
+        )
+    pipeline = make_pipeline(scenario.migrations, **kwargs)
+    built.append(pipeline)
     scenario.prepare(pipeline)
     return pipeline
 

@@ -4,6 +4,7 @@ a duplicate or foreign event changes nothing, and a lost one only delays the che
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ecs_migrate_deploy.emulation.aws_events import EventDelivery
@@ -133,3 +134,53 @@ def test_an_event_that_came_before_its_wait_ends_the_wait_at_once(make_pipeline:
     migration = [i for i in awaits if i.event["wait_for"] == "migration"]
     assert migration[0].error_type == "EventAlreadyArrived", [(i.event["wait_for"], i.error_type) for i in awaits]
     assert _waited(report, "WaitForMigration")[0] == 0  # not one tick: the check ran at once
+
+
+def test_an_event_between_a_timed_out_wait_and_the_next_one_is_not_lost(make_pipeline: PipelineFactory) -> None:
+    """The snapshot's first wait times out with its token still in the table; RDS reports the snapshot
+    before the second wait registers. The event finds the first wait's token, which Step Functions
+    refuses (closed: TaskTimedOut), so its mark stays and the second wait ends at once."""
+    from deploy_pipeline.logic import wakeups
+    from deploy_pipeline.logic.polling import now
+    from deploy_pipeline.models.state import AwsEvent
+    from deploy_pipeline.settings import get_settings
+
+    from ecs_migrate_deploy.emulation.seams.awslambda import resolve_handler
+
+    await_event = resolve_handler("deploy_pipeline.handlers.wakeups.await_event")
+    registrations: list[str] = []
+    started: dict[str, Any] = {}
+
+    def snapshot_policy(kind: str, snapshot_id: str) -> str:  # 100 s: longer than the first wait (60 s)
+        started.setdefault(snapshot_id, now())
+        return "available" if (now() - started[snapshot_id]).total_seconds() >= 100 else "creating"
+
+    def notice_between(event: dict[str, Any], context: Any) -> Any:
+        if event["wait_for"] == "snapshot":
+            registrations.append(event["token"])
+            if len(registrations) == 2:  # NoticeFunction's work for an event, just before the second wait
+                detail = {"SourceIdentifier": event["state"]["snapshot"]["snapshot_id"]}
+                snapshot = AwsEvent.model_validate(
+                    {"source": "aws.rds", "detail-type": "RDS DB Snapshot Event", "detail": detail}
+                )
+                # NoticeFunction's own invocation, not AwaitEvent's (the router records calls per thread)
+                with ThreadPoolExecutor(1) as notice_function:
+                    noticed = notice_function.submit(wakeups.notice, snapshot, get_settings()).result()
+                assert noticed.woken is False  # the first wait's token: closed
+        return await_event(event, context)
+
+    pipeline = make_pipeline(
+        "shop",
+        snapshot_policy=snapshot_policy,
+        routes={"AwaitEventFunction": notice_between},
+        event_delivery=EventDelivery(drop=lambda event: True),  # no event but the one above
+    )
+
+    report = pipeline.run({"image_tag": "v1.1.0"})
+
+    assert report.status == "SUCCEEDED", (report.error, report.cause)
+    awaits = [i for i in pipeline.emulator.seams.lambdas.invocations if i.function_name == "AwaitEventFunction"]
+    snapshot_awaits = [(i.error_type, i.error_message) for i in awaits if i.event["wait_for"] == "snapshot"]
+    assert snapshot_awaits[1][0] == "EventAlreadyArrived", snapshot_awaits  # the mark was there
+    waits = _waited(report, "WaitForSnapshot")
+    assert waits[0] == 60 and waits[1] == 0, waits  # the second: not one tick

@@ -149,3 +149,46 @@ def test_the_same_event_delivered_twice_deploys_once(make_pipeline: PipelineFact
     assert [r.status for r in reports] == ["SUCCEEDED", "SUCCEEDED"]
     assert sorted(r["outcome"] for r in pipeline.records()) == ["NoOp", "Succeeded"]
     assert len(migration_tasks(pipeline)) == 1
+
+
+def test_a_queued_deployment_starts_as_soon_as_the_lock_is_released(make_pipeline: PipelineFactory) -> None:
+    """ReleaseLock wakes the deployment waiting for the lock (logic/lock.py, `_announce_release`), so it
+    takes the lock seconds after the release, not at its next try (up to 90 s later), and it says so."""
+    from deploy_pipeline.logic.polling import now
+
+    from ecs_migrate_deploy.emulation.seams.awslambda import resolve_handler
+
+    released_at: list[datetime] = []
+    acquired_at: list[datetime] = []
+    release = resolve_handler("deploy_pipeline.handlers.lock.release")
+    acquire = resolve_handler("deploy_pipeline.handlers.lock.acquire")
+
+    def releasing(event: dict[str, Any], context: Any) -> Any:
+        result = release(event, context)
+        released_at.append(now())
+        return result
+
+    def acquiring(event: dict[str, Any], context: Any) -> Any:
+        result = acquire(event, context)
+        if result["acquired"]:
+            acquired_at.append(now())
+        return result
+
+    pipeline = make_pipeline(
+        "shop", parameters=PATIENT, routes={"ReleaseLockFunction": releasing, "AcquireLockFunction": acquiring}
+    )
+    now_utc = datetime.now(UTC)
+    older = push_event(pipeline, "v1.1.0", now_utc - timedelta(seconds=5))
+    newer = push_event(pipeline, "v1.2.0", now_utc)
+
+    first, second = deliver_while_held(pipeline, older, newer)
+
+    assert [r.status for r in (first, second)] == ["SUCCEEDED", "SUCCEEDED"], (second.error, second.cause)
+    waits = second.visits("WaitForLock")
+    assert waits, "the second deployment never waited for the lock"
+    # the first's release (its first ReleaseLock) to the second's taking the lock, on the shared clock:
+    # a tick of the emulated clock and the Lambdas' own time, where a try every 30-90 s would leave more
+    lag = (acquired_at[1] - released_at[0]).total_seconds()
+    assert 0 <= lag <= 5, (lag, [visit.slept_seconds for visit in waits])
+    woken = [e for e in second.events if e["type"] == "TaskSucceeded" and "woken_by" in str(e)]
+    assert woken or "EventAlreadyArrived" in str(second.events), "neither woken nor told of the release"

@@ -1,14 +1,19 @@
 """Wake-ups: an event-driven wait's task token, and the AWS event that ends it, meet in the table.
 
-One item per awaited resource (`WAKE#<task ARN | ECS deployment id | snapshot id>` / `WAKE`). Either
-side may come first, so each writes, then reads what the other wrote, in one atomic UpdateItem:
+One item per awaited resource (`WAKE#<task ARN | ECS deployment id | snapshot id | lock key>` /
+`WAKE`). Either side may come first, so each writes, then reads what the other wrote, in one atomic
+UpdateItem:
 - the waiting state stores its token and takes away any mark (ReturnValues ALL_OLD): a mark there
   means the event came first, and the wait ends at once;
-- the event sets its mark and reads the item back (ALL_NEW): a token there is taken (removed, if it is
-  still the same one) and sent SendTaskSuccess.
-Whichever writes second sees the other's write, so no event is lost between a check and its wait. A
-stale token (the wait it belongs to already ended) fails SendTaskSuccess with TaskTimedOut or
-InvalidToken, which is ignored: a duplicate or late event changes nothing.
+- the event sets its mark and reads the item back (ALL_NEW): a token there is sent SendTaskSuccess,
+  and only once that wait is woken are the token and the mark taken away (if it is still the same
+  token).
+Whichever writes second sees the other's write, so no event is lost between a check and its wait. The
+token an event finds may be stale: the previous wait's, which timed out, while the next one has not
+registered yet. SendTaskSuccess then fails with TaskTimedOut ("the task associated with the token has
+already been closed"; InvalidToken and TaskDoesNotExist likewise), and the mark stays for the next
+wait to find: taking it away with the stale token would lose the event. A duplicate or late event
+changes nothing.
 """
 
 from __future__ import annotations
@@ -42,20 +47,22 @@ def register(table: str, resource: str, token: str, expires_at: int) -> bool:
 
 
 def mark_seen(table: str, resource: str, seen_at: str, expires_at: int) -> str | None:
-    """Mark that `resource`'s event arrived; the token waiting for it, if any, taken from the item."""
-    dynamodb = clients.dynamodb()
-    response = dynamodb.update_item(
+    """Mark that `resource`'s event arrived; the token waiting for it, if any (left in the item)."""
+    response = clients.dynamodb().update_item(
         TableName=table,
         Key=_key(resource),
         UpdateExpression="SET seen_at = :seen, expires_at = :expires",
         ExpressionAttributeValues={":seen": {"S": seen_at}, ":expires": {"N": str(expires_at)}},
         ReturnValues="ALL_NEW",
     )
-    token = response.get("Attributes", {}).get("token", {}).get("S")
-    if token is None:
-        return None
-    # The wait is woken by this event: neither its token nor the mark is needed again. When the check
-    # fails, a newer wait registered meanwhile: it has seen the mark and woken itself.
+    token: str | None = response.get("Attributes", {}).get("token", {}).get("S")
+    return token
+
+
+def consume(table: str, resource: str, token: str) -> None:
+    """The wait holding `token` was woken: neither its token nor the mark is needed again. When the
+    condition fails, a newer wait registered meanwhile: it has taken the mark and woken itself."""
+    dynamodb = clients.dynamodb()
     with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
         dynamodb.update_item(
             TableName=table,
@@ -65,7 +72,6 @@ def mark_seen(table: str, resource: str, seen_at: str, expires_at: int) -> str |
             ExpressionAttributeNames={"#token": "token"},
             ExpressionAttributeValues={":token": {"S": token}},
         )
-    return token
 
 
 def wake(token: str, resource: str) -> bool:

@@ -10,16 +10,19 @@ from datetime import datetime
 
 from deploy_pipeline.aws import ecs, table
 from deploy_pipeline.errors import DeploymentInProgress, MigrationTaskStillRunning
-from deploy_pipeline.logic import migration_tasks, stops
+from deploy_pipeline.logic import migration_tasks, stops, wakeups
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, elapsed_seconds, next_wait, now, request_time
 from deploy_pipeline.models.state import DeploymentPlan, LockResult, PipelineState, RecordInput
+from deploy_pipeline.observability import logger
 from deploy_pipeline.settings import Settings
 
-# Waiting for another deployment's lock: the adaptive wait of every phase, but capped lower, since a
-# lock frees at an unknown moment. At LockWaitSeconds' maximum (86,400 s) this is ~960 rounds of
-# ~9 history events, well inside the 25,000-event history of one execution with every other phase
-# at its own maximum (tests/unit/lambda_logic/test_history_budget.py adds it up).
+# Waiting for another deployment's lock: ReleaseLock of the deployment holding it wakes the wait
+# (`release`), and the wait's timeout is the fallback (a lock freed by its TTL, or a wake that failed):
+# the adaptive wait of every phase, capped at 90 s, or at LockWaitSeconds / 400 for budgets over 10
+# hours, so a wait makes at most ~400 rounds of 13 history events: with every phase at its own
+# maximum, one execution stays inside its 25,000 events (tests/unit/lambda_logic/test_history_budget.py).
 LOCK_MAX_WAIT_SECONDS = 90
+LOCK_MAX_ROUNDS = 400
 RELEASE_STOP_REASON = "ecs-migrate-deploy: the deployment ended while its migration task was running"
 
 
@@ -70,11 +73,12 @@ def acquire(state: PipelineState, settings: Settings) -> LockResult:
 
 
 def lock_wait(first_attempt: datetime, budget_seconds: int, *, first: bool) -> int:
-    """Seconds until the next try: the phase waits' adaptive rule, capped at LOCK_MAX_WAIT_SECONDS and at
-    what is left of the budget (so the last try happens at the budget's end, not past it)."""
+    """Seconds until the next try: the phase waits' adaptive rule, capped as said above and at what is
+    left of the budget (so the last try happens at the budget's end, not past it)."""
     wait = FIRST_WAIT_SECONDS["lock"] if first else next_wait(first_attempt, budget_seconds)
     remaining = budget_seconds - int(elapsed_seconds(first_attempt))
-    return max(min(wait, LOCK_MAX_WAIT_SECONDS, remaining), 1)
+    cap = max(LOCK_MAX_WAIT_SECONDS, -(-budget_seconds // LOCK_MAX_ROUNDS))
+    return max(min(wait, cap, remaining), 1)
 
 
 def _decide_once_held(held: LockResult, plan: DeploymentPlan, settings: Settings) -> LockResult:
@@ -129,5 +133,20 @@ def release(state: RecordInput, settings: Settings) -> LockResult:
             )
     for key in keys:
         table.release_lock(settings.table_name, key, state.execution.name)
+    if state.lock and state.lock.acquired:
+        _announce_release(keys, settings)
     first = state.lock.first_attempt_at if state.lock else now()
     return LockResult(acquired=False, keys=keys, first_attempt_at=first)
+
+
+def _announce_release(keys: list[str], settings: Settings) -> None:
+    """Wake a deployment waiting for these locks now, rather than at its next try (logic/wakeups.py).
+    Best effort: a wake that fails only leaves that deployment to its next try, so it never fails the
+    release. Done again by a retried release: a second wake of an ended wait is ignored."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    for key in keys:
+        try:
+            wakeups.announce(key, settings)
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning("could not wake a deployment waiting for the lock", extra={"lock": key, "error": str(exc)})

@@ -13,6 +13,8 @@ The events (AWS documentation, EventBridge events of each service; all "best eff
   by `detail.deploymentId`;
 - "RDS DB Snapshot Event" / "RDS DB Cluster Snapshot Event": the pre-deploy snapshot, by
   `detail.SourceIdentifier`.
+A deployment waiting for another's lock waits for no AWS event: the execution that releases the lock
+announces it itself (ReleaseLock, logic/lock.py), by the lock's key.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ WAKE_TTL = timedelta(days=1)  # longer than any wait (MAX_WAIT_SECONDS), so a ma
 
 def awaited_resources(wait_for: WaitFor, state: PipelineState) -> list[str]:
     """The resources whose events end a wait for `wait_for`, from what the phase's last result holds."""
+    if wait_for == "lock":
+        return list(state.lock.keys) if state.lock else []
     if wait_for == "snapshot":
         return [state.snapshot.snapshot_id] if state.snapshot else []
     if wait_for == "migration":
@@ -77,8 +81,17 @@ def notice(event: AwsEvent, settings: Settings) -> NoticeResult:
     if resource is None:
         logger.info("event about nothing awaited", extra={"detail_type": event.detail_type, "event_id": event.id})
         return NoticeResult(resource=None)
-    expires_at = int((now() + WAKE_TTL).timestamp())
-    token = wakeups.mark_seen(settings.table_name, resource, now().isoformat(), expires_at)
-    woken = token is not None and wakeups.wake(token, resource)
+    woken = announce(resource, settings)
     logger.info("event noticed", extra={"resource": resource, "woken": woken, "event_id": event.id})
     return NoticeResult(resource=resource, woken=woken)
+
+
+def announce(resource: str, settings: Settings) -> bool:
+    """`resource` reached what its waits wait for: mark it, and wake the wait holding a token for it
+    (True), if one does; a wait that registers later finds the mark and ends at once."""
+    expires_at = int((now() + WAKE_TTL).timestamp())
+    token = wakeups.mark_seen(settings.table_name, resource, now().isoformat(), expires_at)
+    if token is None or not wakeups.wake(token, resource):
+        return False  # the mark stays: a stale token (the previous wait's) must not take it away
+    wakeups.consume(settings.table_name, resource, token)
+    return True

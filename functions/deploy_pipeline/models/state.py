@@ -313,7 +313,7 @@ class ResolveOutput(_Model):
     plan: DeploymentPlan
 
 
-WaitFor = Literal["snapshot", "migration", "rollout", "rollback"]
+WaitFor = Literal["lock", "snapshot", "migration", "rollout", "rollback"]
 
 
 class AwaitInput(_Model):

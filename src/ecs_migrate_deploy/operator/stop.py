@@ -36,7 +36,7 @@ from ecs_migrate_deploy.operator.executions import execution_arn
 from ecs_migrate_deploy.operator.stack import Operator, caller_arn
 
 # The waits whose phase obeys a stop (AwaitEvent's `wait_for`); a rollback's wait is left alone.
-STOPPABLE_WAITS = frozenset({"snapshot", "migration", "rollout"})
+STOPPABLE_WAITS = frozenset({"lock", "snapshot", "migration", "rollout"})
 _TASK_ENDS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskSubmitFailed", "TaskStartFailed")
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from deploy_pipeline.logic import polling
-from deploy_pipeline.logic.lock import lock_wait
+from deploy_pipeline.logic.lock import LOCK_MAX_ROUNDS, LOCK_MAX_WAIT_SECONDS, lock_wait
 from deploy_pipeline.logic.polling import FIRST_WAIT_SECONDS, next_wait
 
 from tests.static.static_support import template
@@ -18,12 +18,10 @@ from tests.static.static_support import template
 HISTORY_LIMIT = 25_000
 # History events per round, by the HistoryEvent types of the Step Functions API (and as the emulated
 # history has them; benchmarks/deployment_cost.py counts them from a run):
-EVENTS_PER_LOCK_ROUND = (
-    9  # Wait (entered, exited) + AcquireLock (entered, scheduled, started, succeeded, exited) + Choice (2)
-)
-# A phase's wait is a waitForTaskToken task (entered, scheduled, started, submitted, succeeded or timed out,
-# exited), then its check (a Lambda task, 5) and a Choice (2).
-EVENTS_PER_PHASE_ROUND = 13
+# Every wait (the lock's and each phase's) is a waitForTaskToken task (entered, scheduled, started,
+# submitted, succeeded or timed out, exited), then a Lambda task (entered, scheduled, started,
+# succeeded, exited: AcquireLock or the phase's check) and a Choice (entered, exited).
+EVENTS_PER_ROUND = 13
 FIXED_EVENTS = 200  # every other state of the longest path, once, with generous retries
 
 
@@ -67,14 +65,33 @@ def test_every_wait_loop_at_its_largest_timeout_fits_one_execution_history(capsy
         "rollout": rounds(max_parameter("RolloutTimeoutSeconds"), FIRST_WAIT_SECONDS["rollout"], next_wait),
         "rollback": rounds(max_parameter("RolloutTimeoutSeconds"), FIRST_WAIT_SECONDS["rollback"], next_wait),
     }
-    lock_rounds = loops.pop("lock")
-    total = FIXED_EVENTS + EVENTS_PER_LOCK_ROUND * lock_rounds + EVENTS_PER_PHASE_ROUND * sum(loops.values())
+    total = FIXED_EVENTS + EVENTS_PER_ROUND * sum(loops.values())
     with capsys.disabled():
-        print(f"\nworst-case history: {total} events of {HISTORY_LIMIT} (lock {lock_rounds}, {loops} rounds)")
+        print(f"\nworst-case history: {total} events of {HISTORY_LIMIT} ({loops} rounds)")
     assert total < HISTORY_LIMIT
 
 
-def test_a_fixed_30_second_lock_wait_would_not_have_fit() -> None:
-    """The check above can fail: the lock wait this replaced (30 s, fixed) alone overflows it."""
-    lock = rounds(max_parameter("LockWaitSeconds"), 30, lambda started, budget: 30)
-    assert FIXED_EVENTS + EVENTS_PER_LOCK_ROUND * lock > HISTORY_LIMIT
+def test_the_lock_wait_capped_at_90_s_whatever_the_budget_would_not_have_fit() -> None:
+    """The check above can fail: the lock's waits capped at 90 s for every budget (LOCK_MAX_ROUNDS
+    ignored), with every phase at its largest timeout, overflow the history."""
+    phases = sum(
+        rounds(max_parameter(name), FIRST_WAIT_SECONDS[phase], next_wait)
+        for name, phase in (
+            ("SnapshotTimeoutSeconds", "snapshot"),
+            ("MigrationTimeoutSeconds", "migration"),
+            ("RolloutTimeoutSeconds", "rollout"),
+            ("RolloutTimeoutSeconds", "rollback"),
+        )
+    )
+    lock = rounds(
+        max_parameter("LockWaitSeconds"),
+        FIRST_WAIT_SECONDS["lock"],
+        lambda started, budget: min(next_wait(started, budget), LOCK_MAX_WAIT_SECONDS),
+    )
+    assert FIXED_EVENTS + EVENTS_PER_ROUND * (lock + phases) > HISTORY_LIMIT
+
+
+def test_the_lock_waits_stay_within_their_rounds_at_any_budget() -> None:
+    for budget in (60, 1800, 36_000, 86_400):
+        waits = rounds(budget, FIRST_WAIT_SECONDS["lock"], lambda started, b: lock_wait(started, b, first=False))
+        assert waits <= LOCK_MAX_ROUNDS + 10, (budget, waits)

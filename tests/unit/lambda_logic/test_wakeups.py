@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from deploy_pipeline.aws import table, wakeups
+from deploy_pipeline.logic import wakeups as logic_wakeups
+from deploy_pipeline.settings import Settings
 from moto import mock_aws
 
 from ecs_migrate_deploy.emulation.engine import MOTO_CONFIG, reset_pipeline_caches
@@ -40,7 +42,20 @@ def test_a_token_registered_first_is_taken_by_the_event_once(dynamodb: object) -
     assert wakeups.register(TABLE, TASK, "token-1", 2_000_000_000) is False  # no event yet
 
     assert wakeups.mark_seen(TABLE, TASK, "2026-11-29T12:00:00+00:00", 2_000_000_000) == "token-1"
+    wakeups.consume(TABLE, TASK, "token-1")  # once that wait is woken
     assert wakeups.mark_seen(TABLE, TASK, "2026-11-29T12:00:01+00:00", 2_000_000_000) is None  # a duplicate
+
+
+def test_an_event_that_finds_the_previous_wait_s_token_leaves_its_mark_for_the_next_wait(dynamodb: object) -> None:
+    """The previous wait timed out with its token still in the item, and the event comes before the
+    next wait registers: the stale token refuses the wake, and the mark must stay for the next wait
+    (taking it away with the stale token would leave that wait to its fallback timeout)."""
+    settings = Settings.model_construct(table_name=TABLE)
+    assert wakeups.register(TABLE, TASK, "AAAAKgAAAAIAAAAAAAAAAQ-closed-token", 2_000_000_000) is False
+
+    assert logic_wakeups.announce(TASK, settings) is False  # Step Functions refuses the closed token
+
+    assert wakeups.register(TABLE, TASK, "token-2", 2_000_000_000) is True  # the next wait ends at once
 
 
 def test_an_event_that_comes_first_wakes_the_next_wait_only(dynamodb: object) -> None:

@@ -117,6 +117,17 @@ class EventDrivenWaits(Seam):
     event source act, and ends the wait as soon as SendTaskSuccess has reached its token; after the
     state's TimeoutSecondsPath, the wait times out as on AWS. The real time a tick takes is left out
     of the emulated clock (`real_seconds_in_ticks`).
+
+    A wait that has ended, woken or timed out, closes its token: SendTaskSuccess and SendTaskFailure
+    on it then fail with TaskTimedOut, as AWS documents ("The task token has either expired or the task
+    associated with the token has already been closed", Step Functions API Reference, SendTaskSuccess,
+    Errors). moto keeps accepting them (its callback endpoint is never told its consumer is gone), which
+    hid a lost wake-up: a wake sent to the previous wait's token looked delivered. Told, moto answers
+    TaskDoesNotExist rather than TaskTimedOut (`moto/stepfunctions/parser/models.py`,
+    `send_task_success` / `send_task_failure`: its isinstance test is on the wrapping
+    CallbackNotifyConsumerError), and raises it without the message its base class requires (a
+    TypeError): the seam gives both errors their message. The pipeline treats either as an ended wait
+    (aws/wakeups.ENDED_WAIT_ERRORS).
     """
 
     def __init__(self, recorder: SleepRecorder, delivery: EventDelivery | None = None) -> None:
@@ -134,18 +145,28 @@ class EventDrivenWaits(Seam):
         return self.source
 
     def _apply(self, patches: _Patches) -> None:
+        from moto.stepfunctions.parser import models as parser_models
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
             StateTaskServiceCallback,
         )
+        from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
 
+        for code in ("TaskTimedOut", "TaskDoesNotExist"):
+            patches.set(parser_models, code, _closed_token_error(code))
         seam = self
         original = StateTaskServiceCallback._wait_for_task_token_timeout
 
         def wait(service: Any, timeout_seconds: int, callback_endpoint: Any) -> Any:
-            if seam.source is None or not seam.recorder.skip_waits:
-                return original(service, timeout_seconds, callback_endpoint)
             # The caller, `_eval_wait_for_task_token`, holds the Environment (state and execution names).
             env = sys._getframe(1).f_locals.get("env")
+            try:
+                return until_woken_or_timed_out(service, timeout_seconds, callback_endpoint, env)
+            finally:
+                callback_endpoint.report(CallbackConsumerTimeout())  # the token is closed
+
+        def until_woken_or_timed_out(service: Any, timeout_seconds: int, callback_endpoint: Any, env: Any) -> Any:
+            if seam.source is None or not seam.recorder.skip_waits:
+                return original(service, timeout_seconds, callback_endpoint)
             state, execution = _context_of(env)
             waited = 0.0
             # A stopped execution (StopExecution, or the emulator's teardown) stops waiting at once.
@@ -162,3 +183,16 @@ class EventDrivenWaits(Seam):
             return callback_endpoint.get_outcome()
 
         patches.set(StateTaskServiceCallback, "_wait_for_task_token_timeout", wait)
+
+
+def _closed_token_error(code: str) -> type[Exception]:
+    """moto's `code` error with a message: SendTaskSuccess/SendTaskFailure on a closed token."""
+    from moto.core.exceptions import AWSError
+
+    class ClosedTokenError(AWSError):
+        TYPE = code
+
+        def __init__(self, message: str = "the task associated with the token has already been closed") -> None:
+            super().__init__(message)
+
+    return ClosedTokenError
