@@ -36,17 +36,17 @@ class EndlessMigration:
         return TaskOutcome(exit_code=0, still_running=lambda: True)
 
 
-def _waiting_for_migration(stack: OperatorStack, arn: str, timeout: float) -> None:
-    """Until the execution waits for the migration task's event (AwaitEvent has registered)."""
+def _waiting_in(stack: OperatorStack, arn: str, wait_state: str, timeout: float) -> None:
+    """Until the execution waits in `wait_state` (AwaitEvent has registered its token)."""
     sfn = stack.client("stepfunctions")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-        entered = [e for e in events if (e.get("stateEnteredEventDetails") or {}).get("name") == "WaitForMigration"]
+        entered = [e for e in events if (e.get("stateEnteredEventDetails") or {}).get("name") == wait_state]
         if entered and any(e["type"] == "TaskSubmitted" and e["id"] > entered[-1]["id"] for e in events):
             return
         time.sleep(0.2)
-    raise AssertionError(f"the execution never waited for the migration within {timeout}s")
+    raise AssertionError(f"the execution never waited in {wait_state} within {timeout}s")
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_stop_during_the_migration_stops_its_task_releases_the_lock_and_records_
     before = stack.images()
     arn = stack.emulator.start({"image_tag": "v1.1.0", "options": {"skip_snapshot": True}}, name="long-migration")
     assert migration.started.wait(timeout=60)
-    _waiting_for_migration(stack, arn, timeout=60)
+    _waiting_in(stack, arn, "WaitForMigration", timeout=60)
 
     result = stack.cli("stop", "long-migration", "--reason", REASON, "--interval", "0.5", env=CI, timeout=100)
     report = stack.emulator.wait(arn, timeout=60)
@@ -95,6 +95,39 @@ def test_stop_during_the_migration_stops_its_task_releases_the_lock_and_records_
     assert [row["lock"] for row in locks] == [None, None]
     (notification,) = stack.world.notifications()
     assert f"stopped by {CALLER}" in notification["Message"] and REASON in notification["Message"]
+
+
+def test_stop_of_a_deployment_waiting_for_the_lock_ends_it_at_once_holding_nothing(
+    make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued behind a manual hold, with a first lock wait of two minutes: `stop` ends the wait, and the
+    try that follows obeys (AcquireLock obeys a stop when it did not get the lock)."""
+    from deploy_pipeline.logic import polling
+
+    monkeypatch.setitem(polling.FIRST_WAIT_SECONDS, "lock", 120)
+    stack = make_stack(skip_waits=False)
+    held = stack.cli("lock", "acquire", "--service", "web", "--reason", "INC-8: failover")
+    assert held.code == 0, held.stdout + held.stderr
+    arn = stack.emulator.start({"image_tag": "v1.1.0"}, name="queued")
+    _waiting_in(stack, arn, "WaitForLock", timeout=60)
+
+    began = time.monotonic()
+    result = stack.cli("stop", "queued", "--reason", REASON, "--interval", "0.5", env=CI, timeout=100)
+    report = stack.emulator.wait(arn, timeout=60)
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert (report.status, report.error) == ("FAILED", "DeploymentStopped")
+    assert time.monotonic() - began < 60  # not the two-minute wait
+    names = report.state_names
+    assert "StartSnapshot" not in names and names[names.index("RecordOutcome") - 1] == "AcquireLock", names
+    ended = [e for e in report.events if e["type"] == "TaskFailed"]
+    assert any(e["taskFailedEventDetails"]["error"] == "DeploymentStopped" for e in ended), ended  # the wait
+    (record,) = stack.records()
+    assert record["error"] == "DeploymentStopped" and REASON in record["cause"]
+    assert stack.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"] == []
+    # the hold is untouched: a stopped deployment releases only its own locks (it held none)
+    locks = {row["service"]: row["lock"] for row in stack.cli("lock", "status", "--json").json()["locks"]}
+    assert locks["worker"] is None and locks["web"] is not None
 
 
 def test_stop_again_or_with_nothing_running_changes_nothing(make_stack: StackFactory) -> None:
