@@ -94,6 +94,11 @@ def test_promote_deploys_the_last_successful_dev_digest_to_prod(make_stack: Stac
     assert data["deployment_id"] == "d2-v1-1-0" and data["deployed_at"] == "2026-03-02T10:00:42+00:00"
     assert data["execution"]["input"] == {"image_digest": digests["v1.1.0"], "started_by": CALLER}
     assert re.fullmatch(r"promote-v1-1-0-\d{14}", data["execution"]["name"])
+    # That execution runs on: it ends here, not in the next test's world (which reuses the moto server,
+    # the table's name and this process, where its Lambdas run).
+    again = prod.emulator.wait(data["execution"]["arn"], timeout=60)
+    assert again.status == "SUCCEEDED", (again.error, again.cause)
+    assert [r["outcome"] for r in prod.records()] == ["NoOp", "Succeeded"]  # prod already runs it
 
 
 def test_promote_refuses_when_dev_has_no_successful_deployment(make_stack: StackFactory) -> None:
