@@ -122,12 +122,11 @@ class EventDrivenWaits(Seam):
     on it then fail with TaskTimedOut, as AWS documents ("The task token has either expired or the task
     associated with the token has already been closed", Step Functions API Reference, SendTaskSuccess,
     Errors). moto keeps accepting them (its callback endpoint is never told its consumer is gone), which
-    hid a lost wake-up: a wake sent to the previous wait's token looked delivered. Told, moto answers
-    TaskDoesNotExist rather than TaskTimedOut (`moto/stepfunctions/parser/models.py`,
+    hid a lost wake-up: a wake sent to the previous wait's token looked delivered. Told, moto would
+    answer TaskDoesNotExist rather than TaskTimedOut (`moto/stepfunctions/parser/models.py`,
     `send_task_success` / `send_task_failure`: its isinstance test is on the wrapping
-    CallbackNotifyConsumerError), and raises it without the message its base class requires (a
-    TypeError): the seam gives both errors their message. The pipeline treats either as an ended wait
-    (aws/wakeups.ENDED_WAIT_ERRORS).
+    CallbackNotifyConsumerError), and raise either without the message its base class requires (a
+    TypeError). Only this seam closes tokens, so both names raise the documented TaskTimedOut here.
     """
 
     def __init__(self, recorder: SleepRecorder, delivery: EventDelivery | None = None) -> None:
@@ -151,8 +150,9 @@ class EventDrivenWaits(Seam):
         )
         from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
 
-        for code in ("TaskTimedOut", "TaskDoesNotExist"):
-            patches.set(parser_models, code, _closed_token_error(code))
+        closed = _closed_token_error()
+        for name in ("TaskTimedOut", "TaskDoesNotExist"):
+            patches.set(parser_models, name, closed)
         seam = self
         original = StateTaskServiceCallback._wait_for_task_token_timeout
 
@@ -185,12 +185,12 @@ class EventDrivenWaits(Seam):
         patches.set(StateTaskServiceCallback, "_wait_for_task_token_timeout", wait)
 
 
-def _closed_token_error(code: str) -> type[Exception]:
-    """moto's `code` error with a message: SendTaskSuccess/SendTaskFailure on a closed token."""
+def _closed_token_error() -> type[Exception]:
+    """SendTaskSuccess/SendTaskFailure on a closed token, as the API Reference names it."""
     from moto.core.exceptions import AWSError
 
     class ClosedTokenError(AWSError):
-        TYPE = code
+        TYPE = "TaskTimedOut"
 
         def __init__(self, message: str = "the task associated with the token has already been closed") -> None:
             super().__init__(message)
